@@ -1,0 +1,67 @@
+"""Command line: argv → the command modules.  No logic lives here.
+
+Each command module exposes ``register(subparsers)``, which adds its sub-parser and sets
+``handler`` (a function ``(args) -> int``) as a default.  Heavy imports happen inside handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from alearn import __version__
+from alearn.errors import UserError
+
+#: command modules, in the order ``alearn --help`` lists them (the loop's order of work)
+COMMAND_MODULES = (
+    "alearn.config.commands",     # validate
+    "alearn.data.commands",       # import, export-data
+)
+
+DESCRIPTION = """\
+alearn grows a machine-learning interatomic potential and its training set together:
+explore with MD on a surrogate (committee of neural networks or local GPR), select the
+structures it is unsure about, label them with a reference code (xTB, PySCF, Quantum ESPRESSO,
+FHI-aims, VASP, any ASE calculator), augment forces into energies, retrain, and keep every
+iteration as an immutable snapshot.  Kill it at any time; the same command resumes.
+"""
+
+EPILOG = """\
+typical session:
+  alearn validate campaigns/water-cluster-xtb.toml     check a campaign file without running it
+  alearn import data/*.xyz --into store.db             bring existing labelled data into a store
+
+Run 'alearn COMMAND --help' for the options of one command.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every command registered."""
+    parser = argparse.ArgumentParser(
+        prog="alearn", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"alearn {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``alearn`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(handler(args) or 0)
+    except UserError as exc:
+        print(f"alearn: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("alearn: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
