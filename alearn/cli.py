@@ -15,9 +15,7 @@ from alearn import __version__
 from alearn.errors import UserError
 
 #: command modules, in the order ``alearn --help`` lists them (the loop's order of work)
-COMMAND_MODULES = (
-    "alearn.config.commands",     # validate
-    "alearn.data.commands",       # import, export-data
+COMMAND_MODULES: tuple[str, ...] = (
 )
 
 DESCRIPTION = """\
