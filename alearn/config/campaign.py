@@ -11,6 +11,7 @@ from alearn.config.ann import CommitteeConfig, DescriptorConfig, TaylorConfig, T
 from alearn.config.dispatch import DispatchConfig
 from alearn.config.explore import ExploreConfig, SelectConfig
 from alearn.config.gpr import GprAugmentConfig, GprConfig
+from alearn.config.loop import EvaluateConfig, InitialConfig, StopConfig
 from alearn.config.schema import ConfigError, build, option
 from alearn.config.store import StoreConfig
 
@@ -67,6 +68,9 @@ class Campaign:
     select: SelectConfig = option(factory=SelectConfig, doc="selection")
     dispatch: DispatchConfig = option(factory=DispatchConfig, doc="where reference calculations run")
     store: StoreConfig = option(factory=StoreConfig, doc="labelled-structure store")
+    initial: InitialConfig = option(factory=InitialConfig, doc="iteration 0: the initial training data")
+    evaluate: EvaluateConfig = option(factory=EvaluateConfig, doc="held-out test set and evaluation")
+    stop: StopConfig = option(factory=StopConfig, doc="stop rules of the loop")
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

@@ -1,0 +1,53 @@
+"""[initial], [evaluate] and [stop]: how the loop starts, how it measures itself, when it ends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from alearn.config.schema import Invalid, option
+
+
+@dataclass(frozen=True)
+class InitialConfig:
+    """Iteration 0: the data the first surrogate is trained on.
+
+    ``rattle``: copies of the initial geometries with Gaussian displacements, labelled by the
+    reference.  ``md``: a short MD run with the reference calculator itself from each initial
+    geometry, every ``md_interval`` steps labelled.  ``dataset``: labelled structures from a file
+    (any format ASE reads with energies and forces, e.g. extended XYZ), imported as they are.
+    """
+
+    source: Literal["rattle", "md", "dataset"] = option("rattle", doc="where the iteration-0 data come from: rattle, md or dataset")
+    dataset: Path | None = option(None, doc="labelled structures to import (source = 'dataset')", must_exist=True)
+    copies: int = option(8, doc="rattled copies per initial geometry (source = 'rattle')", ge=1)
+    rattle_std_A: float = option(0.05, doc="standard deviation of the Gaussian displacements of rattled copies", unit="Å", gt=0.0)
+    md_steps: int = option(50, doc="reference MD steps per initial geometry (source = 'md')", ge=1)
+    md_interval: int = option(10, doc="label every this many reference MD steps (source = 'md')", ge=1)
+    md_temperature_K: float = option(300.0, doc="temperature of the reference MD (source = 'md')", unit="K", gt=0.0)
+    md_timestep_fs: float = option(0.5, doc="time step of the reference MD (source = 'md')", unit="fs", gt=0.0)
+
+    def check(self) -> None:
+        if self.source == "dataset" and self.dataset is None:
+            raise Invalid("dataset", "is required when source = 'dataset': a file of labelled structures")
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """The held-out test set and what evaluation reports."""
+
+    test_fraction: float = option(0.1, doc="fraction of every iteration's reference labels held out as test data (never trained on); chosen by the campaign seed and the job hash", ge=0.0, lt=1.0)
+    calibration_bins: int = option(5, doc="bins of predicted uncertainty for the calibration table", ge=1)
+
+
+@dataclass(frozen=True)
+class StopConfig:
+    """Stop rules; the first that holds ends the campaign and its reason is recorded."""
+
+    max_iterations: int = option(10, doc="stop after this many iterations (iteration 0, the initial data, not counted)", ge=1, safe_to_change=True)
+    accurate_ratio: float | None = option(None, doc="stop when this fraction of explored frames is accurate ...", gt=0.0, le=1.0, safe_to_change=True)
+    accurate_iterations: int = option(2, doc="... for this many consecutive iterations", ge=1, safe_to_change=True)
+    force_rmse_eV_A: float | None = option(None, doc="stop when the test force RMSE is at most this", unit="eV/Å", gt=0.0, safe_to_change=True)
+    max_reference_calculations: int | None = option(None, doc="stop once this many reference calculations are done", ge=1, safe_to_change=True)
+    walltime_s: float | None = option(None, doc="stop at the end of the first iteration that ends after this much wall time of the current run", unit="s", gt=0.0, safe_to_change=True)
