@@ -1,0 +1,101 @@
+"""Forces and stress of the committee against finite differences; invariances; spreads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+
+def numeric_forces(calc, atoms, h=1e-5):
+    out = np.zeros((len(atoms), 3))
+    for a in range(len(atoms)):
+        for c in range(3):
+            for sign in (1, -1):
+                moved = atoms.copy()
+                moved.positions[a, c] += sign * h
+                out[a, c] -= sign * calc.get_potential_energy(moved) / (2 * h)
+    return out
+
+
+@pytest.mark.parametrize("system", ["triclinic", "molecule"])
+def test_forces_match_finite_differences(system, make_committee, make_cell, make_cluster):
+    random_committee, triclinic_cell, molecule_cluster = make_committee, make_cell, make_cluster
+    atoms = triclinic_cell() if system == "triclinic" else molecule_cluster()
+    elements = ("Cu", "Au") if system == "triclinic" else ("O", "H")
+    calc = random_committee(elements).as_calculator(skin_A=0.0)
+    forces = calc.get_forces(atoms)
+    assert np.abs(forces).max() > 1e-3
+    np.testing.assert_allclose(forces, numeric_forces(calc, atoms), atol=1e-7, rtol=1e-6)
+
+
+def test_stress_matches_finite_differences_triclinic(make_committee, make_cell, make_cluster):
+    random_committee, triclinic_cell, molecule_cluster = make_committee, make_cell, make_cluster
+    atoms = triclinic_cell()
+    atoms.calc = random_committee(("Cu", "Au")).as_calculator(skin_A=0.0)
+    stress = atoms.get_stress()
+    numeric = atoms.calc.calculate_numerical_stress(atoms, d=1e-6)
+    assert np.abs(stress).max() > 1e-4
+    np.testing.assert_allclose(stress, numeric, atol=1e-7, rtol=1e-5)
+
+
+def test_invariance_rotation_translation_permutation(make_committee, make_cell, make_cluster):
+    random_committee, triclinic_cell, molecule_cluster = make_committee, make_cell, make_cluster
+    atoms = molecule_cluster()
+    calc = random_committee(("O", "H")).as_calculator()
+    e0, f0 = calc.get_potential_energy(atoms), calc.get_forces(atoms).copy()
+    moved = atoms.copy()
+    rot = moved.copy()
+    rot.rotate(37.0, (0.3, -0.5, 0.8), center=(0.4, 0.1, -0.2))
+    rot.translate((1.3, -2.0, 0.7))
+    r = rot.positions - rot.positions.mean(0)
+    p = atoms.positions - atoms.positions.mean(0)
+    rotation, *_ = np.linalg.lstsq(p, r, rcond=None)
+    assert calc.get_potential_energy(rot) == pytest.approx(e0, abs=1e-10)
+    np.testing.assert_allclose(calc.get_forces(rot), f0 @ rotation, atol=1e-9)
+    perm = [0, 2, 1, 3, 5, 4]
+    swapped = atoms[perm]
+    assert calc.get_potential_energy(swapped) == pytest.approx(e0, abs=1e-10)
+    np.testing.assert_allclose(calc.get_forces(swapped), f0[perm], atol=1e-10)
+
+
+def test_periodic_translation_and_image_invariance(make_committee, make_cell, make_cluster):
+    random_committee, triclinic_cell, molecule_cluster = make_committee, make_cell, make_cluster
+    atoms = triclinic_cell()
+    calc = random_committee(("Cu", "Au")).as_calculator()
+    e0 = calc.get_potential_energy(atoms)
+    shifted = atoms.copy()
+    shifted.translate((0.37, -0.21, 1.1))
+    shifted.wrap()
+    assert calc.get_potential_energy(shifted) == pytest.approx(e0, abs=1e-9)
+    doubled = atoms.repeat((2, 1, 1))
+    assert calc.get_potential_energy(doubled) == pytest.approx(2 * e0, abs=1e-8)
+
+
+def test_committee_mean_and_std_equal_member_statistics(make_committee, make_cell, make_cluster):
+    random_committee, triclinic_cell, molecule_cluster = make_committee, make_cell, make_cluster
+    atoms = triclinic_cell()
+    committee = random_committee(("Cu", "Au"), members=4)
+    calc = committee.as_calculator()
+    atoms.calc = calc
+    atoms.get_stress()
+    res = calc.results
+    singles = []
+    for k in range(4):
+        member = random_committee(("Cu", "Au"), members=4)
+        member.load_state_dict(committee.state_dict())
+        member.networks.select([k])
+        singles.append(member.as_calculator())
+    e = np.array([s.get_potential_energy(atoms) for s in singles])
+    f = np.array([s.get_forces(atoms) for s in singles])
+    st = np.array([s.get_stress(atoms) for s in singles])
+    assert res["energy"] == pytest.approx(e.mean(), abs=1e-10)
+    assert res["energy_std"] == pytest.approx(e.std(), abs=1e-10)
+    assert res["energy_std"] > 0
+    np.testing.assert_allclose(res["forces"], f.mean(0), atol=1e-10)
+    dev = np.sqrt(((f - f.mean(0)) ** 2).sum(2).mean(0))
+    np.testing.assert_allclose(res["forces_std"], dev, atol=1e-10)
+    assert res["max_force_std"] == pytest.approx(dev.max())
+    np.testing.assert_allclose(res["stress"], st.mean(0), atol=1e-10)
+    for key in ("energy_std", "forces_std", "max_force_std", "extrapolation", "extrapolation_distance"):
+        assert key in res
