@@ -1,0 +1,182 @@
+"""Plumbing shared by the file-based DFT plugins (FHI-aims, VASP).
+
+Nothing here knows a code's input format: k-point grids from a density, the argv and the shell
+line a calculation runs with under a machine :class:`~alearn.label.protocol.Profile`, the
+remaining wall time of a pilot job, reading possibly gzipped outputs, the attempt record, and
+the output-file policy (compress, delete large files).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+import shlex
+import shutil
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from alearn.label.protocol import CalculationFailed, FailureKind, Profile
+
+#: the record of what an attempt ran with (recovery step and the changes it made)
+ATTEMPT_RECORD = "alearn_attempt.json"
+#: environment variable a pilot job script sets to its end time (seconds since the epoch)
+DEADLINE_ENV = "ALEARN_PILOT_DEADLINE"
+#: Slurm (>= 23.02) exports the job's end time under this name
+SLURM_END_ENV = "SLURM_JOB_END_TIME"
+
+
+def kpoint_grid(atoms: Atoms, density_per_A: float, explicit: tuple[int, ...] = ()) -> tuple[int, int, int]:
+    """Monkhorst-Pack divisions: ``explicit`` when given, else from a density in points per Å⁻¹.
+
+    The density counts points per reciprocal length including the 2π (ASE's convention), so
+    ``ceil(2π |b_i| density)`` along each periodic direction and 1 along non-periodic ones.
+    """
+    if explicit:
+        grid = tuple(int(n) for n in explicit)
+        return (grid[0], grid[1], grid[2])
+    reciprocal = atoms.cell.reciprocal()
+    grid = []
+    for axis in range(3):
+        if not atoms.pbc[axis]:
+            grid.append(1)
+            continue
+        length = 2.0 * math.pi * float(np.linalg.norm(reciprocal[axis])) * density_per_A
+        grid.append(max(1, int(math.ceil(length - 1e-9))))
+    return (grid[0], grid[1], grid[2])
+
+
+def launcher_argv(profile: Profile) -> list[str]:
+    """The launcher template of a profile filled in (``srun -n {ranks}`` → ``srun -n 4``)."""
+    if not profile.launcher.strip():
+        return []
+    text = profile.launcher.format(ranks=profile.ranks, nodes=profile.nodes,
+                                   threads=profile.threads_per_rank,
+                                   threads_per_rank=profile.threads_per_rank)
+    return shlex.split(text)
+
+
+def profile_argv(profile: Profile, default_command: str) -> list[str]:
+    """Launcher + executable: the argv one calculation runs in its attempt directory."""
+    command = profile.command.strip() or default_command
+    return launcher_argv(profile) + shlex.split(command)
+
+
+def shell_lines(profile: Profile, argv: list[str], stdout_name: str | None) -> list[str]:
+    """What a job script would contain for one calculation: modules, environment, command."""
+    lines = [f"module load {module}" for module in profile.modules]
+    lines += [f"export {key}={shlex.quote(value)}" for key, value in profile.env]
+    if profile.threads_per_rank:
+        lines.append(f"export OMP_NUM_THREADS={profile.threads_per_rank}")
+    command = shlex.join(argv)
+    if stdout_name:
+        command += f" > {stdout_name} 2> {stdout_name}.err"
+    lines.append(command)
+    return lines
+
+
+def pilot_deadline(environ: Mapping[str, str] | None = None) -> float | None:
+    """The end of the enclosing pilot job (epoch seconds), when the environment tells it."""
+    environ = os.environ if environ is None else environ
+    for name in (DEADLINE_ENV, SLURM_END_ENV):
+        value = environ.get(name, "").strip()
+        if value:
+            try:
+                return float(value)
+            except ValueError:
+                continue
+    return None
+
+
+def check_walltime(profile: Profile, environ: Mapping[str, str] | None = None,
+                   now: float | None = None) -> None:
+    """Refuse to start a calculation that cannot finish before the pilot job ends.
+
+    ``profile.walltime_s`` is the expected (maximum) duration of one calculation.  When the
+    pilot's end is known and less time than that is left, the calculation fails as an
+    *infrastructure* failure, so that it is retried on a fresh worker instead of being killed
+    half-way.
+    """
+    if profile.walltime_s is None:
+        return
+    deadline = pilot_deadline(environ)
+    if deadline is None:
+        return
+    left_s = deadline - (time.time() if now is None else now)
+    if left_s < profile.walltime_s:
+        raise CalculationFailed(
+            FailureKind.INFRASTRUCTURE,
+            f"only {max(left_s, 0.0):.0f} s left in this pilot job but a calculation may need "
+            f"{profile.walltime_s:.0f} s (profile walltime_s); not started, retry on a fresh worker")
+
+
+def find_output(workdir: Path, name: str) -> Path | None:
+    """``workdir/name`` or its gzipped form, whichever exists."""
+    for candidate in (workdir / name, workdir / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_text(path: Path) -> str:
+    """The text of a plain or gzipped output file (undecodable bytes replaced)."""
+    if path.suffix == ".gz":
+        with gzip.open(path, "rt", errors="replace") as handle:
+            return handle.read()
+    return path.read_text(errors="replace")
+
+
+def gunzipped(path: Path, scratch: Path) -> Path:
+    """A plain copy of a gzipped file in ``scratch`` (ASE's readers want a file name)."""
+    if path.suffix != ".gz":
+        return path
+    target = scratch / path.stem
+    with gzip.open(path, "rb") as source, target.open("wb") as sink:
+        shutil.copyfileobj(source, sink)
+    return target
+
+
+def compress(path: Path) -> None:
+    """Replace ``path`` by ``path.gz`` (atomically: the plain file goes only after the copy)."""
+    if not path.is_file():
+        return
+    temporary = path.with_name(path.name + ".gz.tmp")
+    with path.open("rb") as source, gzip.open(temporary, "wb", compresslevel=6) as sink:
+        shutil.copyfileobj(source, sink)
+    temporary.replace(path.with_name(path.name + ".gz"))
+    path.unlink()
+
+
+def apply_output_policy(workdir: Path, *, compress_names: Iterable[str],
+                        delete_names: Iterable[str]) -> None:
+    """Compress the text outputs worth keeping and delete large restart files."""
+    for name in delete_names:
+        target = workdir / name
+        if target.is_file():
+            target.unlink()
+    for name in compress_names:
+        compress(workdir / name)
+
+
+def write_attempt_record(workdir: Path, record: Mapping[str, Any]) -> None:
+    """Record how this attempt differs from the first one (recovery step and changes)."""
+    (workdir / ATTEMPT_RECORD).write_text(json.dumps(dict(record), indent=2, sort_keys=True) + "\n")
+
+
+def read_attempt_record(workdir: Path) -> dict[str, Any]:
+    """The attempt record, or an empty one when the attempt wrote none."""
+    path = workdir / ATTEMPT_RECORD
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text())
+
+
+def format_number(value: float) -> str:
+    """A float the way input files want it: the shortest exact form (``1e-06``, ``0.05``)."""
+    return repr(float(value))
