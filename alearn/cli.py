@@ -16,6 +16,8 @@ from alearn.errors import UserError
 
 #: command modules, in the order ``alearn --help`` lists them (the loop's order of work)
 COMMAND_MODULES: tuple[str, ...] = (
+    "alearn.config.commands",
+    "alearn.data.commands",
 )
 
 DESCRIPTION = """\

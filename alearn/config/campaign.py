@@ -51,7 +51,7 @@ class CampaignSection:
 
     name: str = option(doc="campaign name, used in reports")
     seed: int = option(0, doc="seed of every random choice in the campaign", ge=0)
-    structures: tuple[Path, ...] = option((), doc="initial geometries (any format ASE reads)", must_exist=True)
+    structures: tuple[Path, ...] = option((), doc="initial geometries: files of structures in any format ase.io.read reads (every frame of each file is used)", structures=True)
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,11 @@ class Campaign:
     evaluate: EvaluateConfig = option(factory=EvaluateConfig, doc="held-out test set and evaluation")
     stop: StopConfig = option(factory=StopConfig, doc="stop rules of the loop")
 
+    def check(self) -> None:
+        from alearn.config.crosscheck import check_campaign
+
+        check_campaign(self)
+
 
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Parse a TOML file; a syntax error becomes a :class:`ConfigError` naming line and column."""
@@ -81,6 +86,10 @@ def read_toml(path: str | Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(path, "", "file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(path, "", "is a directory, expected a campaign TOML file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, "", f"is not UTF-8 text (TOML files must be): {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "", f"is not valid TOML: {exc}") from None
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -65,6 +66,7 @@ def option(
     lt: float | None = None,
     le: float | None = None,
     must_exist: bool = False,
+    structures: bool = False,
     kinds: Callable[[], Mapping[str, type]] | None = None,
     factory: Callable[[], Any] | None = None,
     safe_to_change: bool = False,
@@ -72,12 +74,14 @@ def option(
     """Declare a field of a section.
 
     ``must_exist`` makes a path relative to the TOML file and requires it to exist.
+    ``structures`` additionally requires the file to parse with ``ase.io.read(path, index=":")``
+    and to hold at least one structure with atoms.
     ``kinds`` turns the field into a plugin field (see module docstring).
     ``safe_to_change`` marks keys a running campaign may change with ``--allow-changes``.
     """
     meta = {
         "doc": doc, "unit": unit, "gt": gt, "ge": ge, "lt": lt, "le": le,
-        "must_exist": must_exist, "kinds": kinds, "safe_to_change": safe_to_change,
+        "must_exist": must_exist or structures, "structures": structures, "kinds": kinds, "safe_to_change": safe_to_change,
     }
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=meta)
@@ -101,7 +105,7 @@ def describe_type(tp: Any) -> str:
         inner = [describe_type(a) for a in args if a is not type(None)]
         return " or ".join(inner) + (" (optional)" if type(None) in args else "")
     if origin is tuple:
-        return f"a list of {describe_type(args[0])}"
+        return f"a list of {_plural(args[0])}"
     if origin is dict:
         return f"a table of {describe_type(args[1])} values"
     if dataclasses.is_dataclass(tp):
@@ -109,6 +113,16 @@ def describe_type(tp: Any) -> str:
     names = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
              Path: "a file path (string)"}
     return names.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _plural(tp: Any) -> str:
+    plurals = {int: "integers", float: "numbers", str: "strings", bool: "booleans",
+               Path: "file paths (strings)"}
+    if tp in plurals:
+        return plurals[tp]
+    if dataclasses.is_dataclass(tp):
+        return "tables"
+    return f"values ({describe_type(tp)})"
 
 
 def closest(word: str, options: typing.Iterable[str]) -> str:
@@ -131,20 +145,20 @@ class _Builder:
     def error(self, key: str, message: str) -> ConfigError:
         return ConfigError(self.file, key, message)
 
-    def section(self, cls: type[T], raw: Any, path: str) -> T:
+    def section(self, cls: type[T], raw: Any, path: str, where: str = "") -> T:
         if not isinstance(raw, Mapping):
             raise self.error(path, f"found {_show(raw)}, expected a table")
         specs = section_fields(cls)
         known = [f.name for f, _ in specs]
         for key in raw:
             if key not in known:
-                raise self.error(_join(path, key), "is not a valid key here" + closest(key, known)
-                                 + f"; valid keys: {', '.join(known)}")
+                raise self.error(_join(path, key), "is not a valid key" + (where or " here")
+                                 + closest(key, known) + f"; valid keys: {', '.join(known)}")
         values = {}
         for f, tp in specs:
             key = _join(path, f.name)
             if f.name in raw:
-                values[f.name] = self.value(tp, raw[f.name], key, f.metadata)
+                values[f.name] = self.value(tp, raw[f.name], key, f)
             elif f.default is _UNSET and f.default_factory is _UNSET:
                 raise self.error(key, f"is required: expected {describe_type(tp)}"
                                  + _doc_hint(f))
@@ -157,26 +171,31 @@ class _Builder:
                 raise self.error(_join(path, exc.key), exc.message) from None
         return instance
 
-    def value(self, tp: Any, raw: Any, key: str, meta: Mapping[str, Any]) -> Any:
+    def value(self, tp: Any, raw: Any, key: str, f: dataclasses.Field) -> Any:
+        meta = f.metadata
         if meta.get("kinds") is not None:
-            return self.plugin(meta["kinds"](), raw, key)
+            return self.plugin(meta["kinds"](), raw, key, _default_kind(f))
         value = self.typed(tp, raw, key)
         self.bounds(value, key, meta)
         if meta.get("must_exist") and value is not None:
-            value = self.existing(value, key)
+            self.existing(value, key, parse=bool(meta.get("structures")))
         return value
 
-    def plugin(self, kinds: Mapping[str, type], raw: Any, key: str) -> Any:
+    def plugin(self, kinds: Mapping[str, type], raw: Any, key: str,
+               default: str | None) -> Any:
         if not isinstance(raw, Mapping):
             raise self.error(key, f"found {_show(raw)}, expected a table with a 'kind' key")
-        kind = raw.get("kind")
+        kind = raw.get("kind", default)
+        choices = ", ".join(repr(k) for k in sorted(kinds))
         if kind is None:
-            raise self.error(_join(key, "kind"), "is required: expected one of "
-                             + ", ".join(repr(k) for k in sorted(kinds)))
-        if kind not in kinds:
-            raise self.error(_join(key, "kind"), f"found {kind!r}, expected one of "
-                             + ", ".join(repr(k) for k in sorted(kinds)) + closest(str(kind), kinds))
-        return self.section(kinds[kind], raw, key)
+            raise self.error(_join(key, "kind"), f"is required: expected one of {choices}")
+        if not isinstance(kind, str) or kind not in kinds:
+            hint = closest(kind, kinds) if isinstance(kind, str) else ""
+            raise self.error(_join(key, "kind"), f"found {_show(kind)}, expected one of "
+                             f"{choices}{hint}")
+        body = dict(raw)
+        body.setdefault("kind", kind)
+        return self.section(kinds[kind], body, key, where=f" for kind = {kind!r}")
 
     def typed(self, tp: Any, raw: Any, key: str) -> Any:
         origin, args = get_origin(tp), get_args(tp)
@@ -211,7 +230,9 @@ class _Builder:
         if len(errors) == 1:
             raise errors[0]
         expected = " or ".join(describe_type(a) for a in args if a is not type(None))
-        raise self.error(key, f"found {_show(raw)}, expected {expected}")
+        words = [str(w) for a in args if get_origin(a) is Literal for w in get_args(a)]
+        hint = closest(raw, words) if isinstance(raw, str) else ""
+        raise self.error(key, f"found {_show(raw)}, expected {expected}{hint}")
 
     def scalar(self, tp: Any, raw: Any, key: str) -> Any:
         ok = {
@@ -226,6 +247,8 @@ class _Builder:
         if not ok[tp]:
             raise self.error(key, f"found {_show(raw)}, expected {describe_type(tp)}")
         if tp is float:
+            if not math.isfinite(raw):
+                raise self.error(key, f"found {raw!r}, expected a finite number")
             return float(raw)
         if tp is Path:
             path = Path(raw).expanduser()
@@ -234,9 +257,10 @@ class _Builder:
 
     def bounds(self, value: Any, key: str, meta: Mapping[str, Any]) -> None:
         items = value if isinstance(value, tuple) else (value,)
-        for item in items:
+        for index, item in enumerate(items):
             if not isinstance(item, (int, float)) or isinstance(item, bool):
                 continue
+            where = f"{key}[{index}]" if isinstance(value, tuple) else key
             for name, fails, words in (("gt", lambda v, b: v <= b, "greater than"),
                                        ("ge", lambda v, b: v < b, "at least"),
                                        ("lt", lambda v, b: v >= b, "less than"),
@@ -244,14 +268,48 @@ class _Builder:
                 bound = meta.get(name)
                 if bound is not None and fails(item, bound):
                     unit = f" {meta['unit']}" if meta.get("unit") else ""
-                    raise self.error(key, f"found {item!r}, expected a value {words} {bound}{unit}")
+                    raise self.error(where, f"found {item!r}, expected a value {words} "
+                                            f"{bound}{unit}")
 
-    def existing(self, value: Any, key: str) -> Any:
+    def existing(self, value: Any, key: str, parse: bool) -> None:
         paths = value if isinstance(value, tuple) else (value,)
-        for path in paths:
+        for index, path in enumerate(paths):
+            where = f"{key}[{index}]" if isinstance(value, tuple) else key
             if isinstance(path, Path) and not path.exists():
-                raise self.error(key, f"file {str(path)!r} does not exist")
-        return value
+                raise self.error(where, f"file {str(path)!r} does not exist (relative paths are "
+                                        "taken from the directory of the TOML file)")
+            if parse and isinstance(path, Path):
+                problem = structure_file_problem(path)
+                if problem:
+                    raise self.error(where, problem)
+
+
+def structure_file_problem(path: Path) -> str | None:
+    """Why ``path`` is not a readable file of structures, or ``None`` when it is."""
+    if path.is_dir():
+        return f"{str(path)!r} is a directory, expected a file of structures"
+    try:
+        from ase.io import read
+
+        frames = read(path, index=":")
+    except Exception as exc:  # ASE raises many types for unreadable files
+        return (f"file {str(path)!r} could not be read as structures by ase.io.read: "
+                f"{type(exc).__name__}: {exc}".rstrip(": "))
+    if not frames:
+        return f"file {str(path)!r} holds no structures"
+    if any(len(atoms) == 0 for atoms in frames):
+        return f"file {str(path)!r} holds a structure without atoms"
+    return None
+
+
+def _default_kind(f: dataclasses.Field) -> str | None:
+    """The ``kind`` of a plugin field's default, used when the table leaves ``kind`` out."""
+    if f.default_factory is not _UNSET:
+        default = f.default_factory()
+    else:
+        default = None if f.default is _UNSET else f.default
+    kind = getattr(default, "kind", None)
+    return kind if isinstance(kind, str) else None
 
 
 def _show(raw: Any) -> str:

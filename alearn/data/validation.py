@@ -1,0 +1,116 @@
+"""Checks a labelled structure must pass before it enters the store, and its content hash.
+
+Every check returns the reason in words (``None`` when the structure is fine), so the store can
+report a rejected structure instead of dropping it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import numpy as np
+from ase import Atoms
+
+from alearn.data.records import Labels
+
+#: decimals kept by the content hash (Å, eV, eV/Å; stress in eV/Å³ keeps more): an extxyz
+#: round trip (8 decimals) hashes to the same value
+_HASH_DECIMALS = {"positions": 6, "cell": 6, "energy": 6, "forces": 6, "stress": 9}
+
+
+def voigt_stress(stress: np.ndarray | None) -> np.ndarray | None:
+    """Stress as a Voigt 6-vector (ASE order xx yy zz yz xz xy); a 3×3 tensor is converted."""
+    if stress is None:
+        return None
+    array = np.asarray(stress, dtype=float)
+    if array.shape == (3, 3):
+        return array[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
+    return array
+
+
+def _geometry_problem(atoms: Atoms) -> str | None:
+    if len(atoms) == 0:
+        return "the structure has no atoms"
+    if not np.all(np.isfinite(atoms.positions)):
+        return "positions contain NaN or infinite values"
+    cell = atoms.cell.array
+    if not np.all(np.isfinite(cell)):
+        return "the cell contains NaN or infinite values"
+    for axis in range(3):
+        if atoms.pbc[axis] and np.linalg.norm(cell[axis]) == 0.0:
+            return f"periodic along cell vector {axis + 1}, but that cell vector is zero"
+    if atoms.pbc.all() and abs(atoms.cell.volume) < 1e-9:
+        return "periodic in 3D, but the cell has zero volume"
+    return None
+
+
+def _labels_problem(labels: Labels, natoms: int) -> str | None:
+    energy = labels.energy
+    if energy is None or isinstance(energy, bool) or not np.isscalar(energy):
+        return f"energy must be a number (eV), found {energy!r}"
+    if not np.isfinite(float(energy)):
+        return f"energy is not finite ({energy!r})"
+    if labels.forces is not None:
+        forces = np.asarray(labels.forces, dtype=float)
+        if forces.shape != (natoms, 3):
+            return f"forces have shape {forces.shape}, expected ({natoms}, 3) for {natoms} atoms"
+        if not np.all(np.isfinite(forces)):
+            return "forces contain NaN or infinite values"
+    if labels.stress is not None:
+        stress = np.asarray(labels.stress, dtype=float)
+        if stress.shape not in ((6,), (3, 3)):
+            return f"stress has shape {stress.shape}, expected (6,) (Voigt) or (3, 3)"
+        if not np.all(np.isfinite(stress)):
+            return "stress contains NaN or infinite values"
+    return None
+
+
+def closest_pair(atoms: Atoms, cutoff_A: float) -> tuple[int, int, float] | None:
+    """The closest pair of atoms (periodic images included) nearer than ``cutoff_A``, if any."""
+    from ase.neighborlist import neighbor_list
+
+    first, second, distance = neighbor_list("ijd", atoms, cutoff_A, self_interaction=False)
+    if len(distance) == 0:
+        return None
+    k = int(np.argmin(distance))
+    return int(first[k]), int(second[k]), float(distance[k])
+
+
+def problem(atoms: Atoms, labels: Labels, min_distance_A: float) -> str | None:
+    """Why the structure may not be stored, or ``None`` when it passes every check."""
+    reason = _geometry_problem(atoms) or _labels_problem(labels, len(atoms))
+    if reason is not None:
+        return reason
+    pair = closest_pair(atoms, min_distance_A)
+    if pair is not None:
+        i, j, d = pair
+        symbols = atoms.get_chemical_symbols()
+        image = " (periodic images)" if i == j else ""
+        return (f"atoms {i} ({symbols[i]}) and {j} ({symbols[j]}) are {d:.3f} Å apart{image}, "
+                f"closer than the minimum distance {min_distance_A} Å")
+    return None
+
+
+def _hash_parts(atoms: Atoms, labels: Labels) -> Iterator[bytes]:
+    def rounded(values: object, name: str) -> bytes:
+        array = np.round(np.asarray(values, dtype=float), _HASH_DECIMALS[name]) + 0.0
+        return name.encode() + np.ascontiguousarray(array).tobytes()
+
+    yield np.asarray(atoms.numbers, dtype=np.int64).tobytes()
+    yield rounded(atoms.positions, "positions")
+    yield rounded(atoms.cell.array, "cell")
+    yield np.asarray(atoms.pbc, dtype=np.int8).tobytes()
+    yield rounded([labels.energy], "energy")
+    if labels.forces is not None:
+        yield rounded(labels.forces, "forces")
+    if labels.stress is not None:
+        yield rounded(voigt_stress(labels.stress), "stress")
+
+
+def content_hash(atoms: Atoms, labels: Labels) -> str:
+    """SHA-256 of (numbers, positions, cell, pbc, energy, forces, stress), rounded (see above)."""
+    digest = hashlib.sha256()
+    for part in _hash_parts(atoms, labels):
+        digest.update(part)
+    return digest.hexdigest()
