@@ -1,0 +1,73 @@
+"""Configuration changes between runs of one campaign: a readable diff and the safety rule."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from alearn.config.schema import to_dict
+
+
+@dataclass(frozen=True)
+class Change:
+    """One changed key (dotted path) with its old and new value."""
+
+    key: str
+    old: Any
+    new: Any
+    safe: bool
+
+    def line(self) -> str:
+        note = "safe to change" if self.safe else "not safe to change mid-campaign"
+        return f"  {self.key}: {_show(self.old)} -> {_show(self.new)}   ({note})"
+
+
+_MISSING = "<absent>"
+
+
+def _show(value: Any) -> str:
+    return value if value is _MISSING else repr(value)
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested TOML data as dotted keys; lists stay whole values."""
+    if isinstance(data, dict):
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: data}
+
+
+def is_safe(config: Any, key: str) -> bool:
+    """Whether the field at dotted ``key`` of ``config`` is declared ``safe_to_change``."""
+    node = config
+    meta: Any = {}
+    for part in key.split("."):
+        if not dataclasses.is_dataclass(node):
+            return bool(meta.get("safe_to_change"))
+        fields = {f.name: f for f in dataclasses.fields(node)}
+        if part not in fields:
+            return False
+        meta = fields[part].metadata
+        if meta.get("safe_to_change"):
+            return True
+        node = getattr(node, part)
+    return bool(meta.get("safe_to_change"))
+
+
+def diff(old: dict[str, Any], new: Any) -> list[Change]:
+    """Changed keys between resolved TOML data ``old`` and the configuration ``new``."""
+    a, b = flatten(old), flatten(to_dict(new))
+    changes = []
+    for key in sorted(set(a) | set(b)):
+        before, after = a.get(key, _MISSING), b.get(key, _MISSING)
+        if before != after:
+            changes.append(Change(key, before, after, is_safe(new, key)))
+    return changes
+
+
+def describe(changes: list[Change]) -> str:
+    """The diff as lines for an error message."""
+    return "\n".join(change.line() for change in changes)

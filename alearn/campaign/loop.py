@@ -1,0 +1,202 @@
+"""``alearn run``: the active-learning loop over durable, immutable iterations."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import platform
+import time
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Callable
+
+from alearn.campaign.files import canonical_json, sha256_text
+from alearn.campaign.layout import CampaignDir, CampaignLock
+from alearn.campaign.parts import Context, Parts
+from alearn.campaign.progress import Progress, Stage, kill_hook, stages_for
+from alearn.campaign.setup import open_campaign, run_logger
+from alearn.campaign.snapshot import clear_stale_staging, commit, verify_all
+from alearn.campaign.stages import STAGE_FUNCTIONS, dataset_split
+from alearn.campaign.stop import IterationFacts, stop_reason
+from alearn.config.schema import to_dict
+
+PartsFactory = Callable[[Any, CampaignDir, Any], Parts]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended."""
+
+    directory: Path
+    iterations: int          # committed snapshots, iteration 0 included
+    stop_reason: str
+    resumed: bool
+
+
+def run_campaign(source: Path, *, directory: Path | None = None, allow_changes: bool = False,
+                 parts_factory: PartsFactory | None = None, console: Any = None) -> Outcome:
+    """Run (or resume) the campaign ``source`` (a TOML file or a campaign directory)."""
+    layout, config, resumed = open_campaign(source, directory, allow_changes)
+    with CampaignLock(layout.lock_file):
+        log = run_logger(layout)
+        try:
+            return _run_locked(layout, config, resumed, parts_factory, console, log)
+        finally:
+            for handler in list(log.handlers):
+                handler.close()
+                log.removeHandler(handler)
+
+
+def _run_locked(layout: CampaignDir, config: Any, resumed: bool, parts_factory: PartsFactory | None,
+                console: Any, log: logging.Logger) -> Outcome:
+    manifests = verify_all(layout)
+    for path in clear_stale_staging(layout, keep=len(manifests)):
+        log.info("removed stale staging directory %s", path)
+    start = time.monotonic()
+    reason = _reason(manifests, config, 0.0)
+    if reason is not None:
+        log.info("nothing to do: %s", reason)
+        return Outcome(layout.root, len(manifests), reason, resumed)
+    parts = _make_parts(parts_factory, config, layout, console)
+    from alearn.data.store import Store
+
+    with Store.open(_store_url(layout, config), min_distance_A=config.store.min_distance_A) as store:
+        while reason is None:
+            manifest = run_iteration(layout, config, parts, store, manifests, start, log, console)
+            manifests.append(manifest)
+            reason = manifest.get("stop_reason")
+    _close(parts)
+    log.info("stopped: %s", reason)
+    return Outcome(layout.root, len(manifests), reason, resumed)
+
+
+def _make_parts(factory: PartsFactory | None, config: Any, layout: CampaignDir, console: Any) -> Parts:
+    if factory is None:
+        from alearn.campaign.adapters import default_parts as factory
+    return factory(config, layout, console)
+
+
+def _close(parts: Parts) -> None:
+    close = getattr(parts, "close", None)
+    if close is not None:
+        close()
+
+
+def _store_url(layout: CampaignDir, config: Any) -> str:
+    url = config.store.url
+    return url if "://" in url else str(layout.root / url)
+
+
+def _reason(manifests: list[dict[str, Any]], config: Any, elapsed_s: float) -> str | None:
+    facts = [IterationFacts.from_manifest(m) for m in manifests]
+    return stop_reason(facts, config.stop, elapsed_s)
+
+
+def run_iteration(layout: CampaignDir, config: Any, parts: Parts, store: Any,
+                  manifests: list[dict[str, Any]], start: float, log: logging.Logger,
+                  console: Any) -> dict[str, Any]:
+    """Run the remaining stages of the next iteration and commit its snapshot."""
+    iteration = len(manifests)
+    previous = manifests[-1] if manifests else None
+    model = layout.snapshot(iteration - 1) / "model" if previous else None
+    staging = layout.staging(iteration)
+    staging.mkdir(parents=True, exist_ok=True)
+    ctx = Context(config, layout, iteration, staging, store, log, console)
+    progress = Progress(staging)
+    for stage in stages_for(iteration):
+        if progress.done(stage):
+            log.info("iteration %d: %s already done", iteration, stage.value)
+            continue
+        kill_hook(iteration, stage)
+        log.info("iteration %d: %s", iteration, stage.value)
+        _announce(console, iteration, stage.value)
+        began = time.perf_counter()
+        summary = STAGE_FUNCTIONS[stage](ctx, parts, progress, model, previous)
+        progress.mark(stage, summary, time.perf_counter() - began)
+        kill_hook(iteration, stage, "after")
+    body = manifest_body(ctx, progress, previous)
+    elapsed = time.monotonic() - start
+    body["stop_reason"] = _reason([*manifests, body], config, elapsed)
+    manifest = commit(layout, iteration, body)
+    log.info("iteration %d committed (%s)", iteration, counts_line(manifest["counts"]))
+    return manifest
+
+
+def _announce(console: Any, iteration: int, stage: str) -> None:
+    if console is not None:
+        console.print(f"[bold]iteration {iteration}[/bold]: {stage}")
+
+
+def manifest_body(ctx: Context, progress: Progress, previous: dict[str, Any] | None) -> dict[str, Any]:
+    """Everything the manifest records besides the file checksums."""
+    data = dataset_split(ctx, progress, previous)
+    rows = list(ctx.store.rows(ids=sorted(data.train + data.test)))
+    return {
+        "parent": previous["iteration"] if previous else None,
+        "parent_manifest_sha256": previous["manifest_sha256"] if previous else None,
+        "config_sha256": config_hash(ctx.config),
+        "dataset": {"train_ids": list(data.train), "test_ids": list(data.test),
+                    "content_sha256": content_hash(rows)},
+        "model": "model",
+        "metrics": progress.summary(Stage.EVALUATE),
+        "counts": iteration_counts(progress, previous),
+        "timings_s": progress.seconds(),
+        "seeds": {"campaign": ctx.seed,
+                  "stages": {s.value: ctx.stage_seed(s.value) for s in stages_for(ctx.iteration)}},
+        "versions": versions(),
+    }
+
+
+def iteration_counts(progress: Progress, previous: dict[str, Any] | None) -> dict[str, int]:
+    """Counts of one iteration (walkers, frames, accurate/candidate/failed, labels, ...)."""
+    stages = progress.data["stages"]
+    get = lambda stage, key: int(stages.get(stage, {}).get("summary", {}).get(key, 0) or 0)  # noqa: E731
+    gated = stages.get("augment", {}).get("summary", {}).get("gated", {})
+    labelled = get("initial", "labelled") + get("label", "labelled") + int(gated.get("labelled", 0))
+    failed = get("initial", "failed") + get("label", "failed") + int(gated.get("failed", 0))
+    before = int(previous["counts"]["reference_total"]) if previous else 0
+    return {"walkers": get("explore", "walkers"), "frames": get("explore", "frames"),
+            "accurate": get("explore", "accurate"), "candidate": get("explore", "candidate"),
+            "failed": get("explore", "failed"), "selected": get("select", "selected"),
+            "labelled": labelled, "label_failed": failed, "augmented": get("augment", "augmented"),
+            "gated": int(gated.get("labelled", 0)) + int(gated.get("failed", 0)),
+            "train_rows": get("train", "train_rows"), "test_rows": get("train", "test_rows"),
+            "reference_total": before + labelled + failed}
+
+
+def counts_line(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+
+
+def config_hash(config: Any) -> str:
+    return sha256_text(canonical_json(to_dict(config)))
+
+
+def content_hash(rows: list[Any]) -> str:
+    """Order-independent hash of the labelled data (structure, labels, source) of ``rows``."""
+    digests = sorted(_row_digest(r) for r in rows)
+    return sha256_text("\n".join(digests))
+
+
+def _row_digest(row: Any) -> str:
+    import numpy as np
+
+    h = hashlib.sha256()
+    h.update(np.asarray(row.atoms.numbers, dtype=np.int64).tobytes())
+    h.update((np.round(row.atoms.positions, 6) + 0.0).tobytes())
+    h.update((np.round(np.asarray(row.atoms.cell, dtype=float), 6) + 0.0).tobytes())
+    h.update(f"{row.labels.energy:.6f}:{row.provenance.source.value}".encode())
+    if row.labels.forces is not None:
+        h.update((np.round(np.asarray(row.labels.forces, dtype=float), 5) + 0.0).tobytes())
+    return h.hexdigest()
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in ("alearn", "numpy", "ase", "torch", "gpytorch", "tblite"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
