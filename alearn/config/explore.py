@@ -1,4 +1,4 @@
-"""[explore] and [select]."""
+"""[explore] and [select]: MD walkers, monitors, uncertainty measure, trust window, selection."""
 
 from __future__ import annotations
 
@@ -7,14 +7,41 @@ from typing import Literal
 
 from alearn.config.schema import Invalid, option
 
+Method = Literal["langevin", "bussi", "nose_hoover", "npt", "nve", "displace", "strain"]
+MEASURES = ("max_force_std", "relative_force_std", "energy_std_per_atom", "gpr_std",
+            "extrapolation")
+
 
 @dataclass(frozen=True)
 class StageConfig:
-    """One stage of the exploration schedule."""
+    """One stage of the exploration schedule (as DP-GEN users know them)."""
 
-    temperature_K: float = option(doc="thermostat temperature", unit="K", gt=0.0)
-    steps: int = option(1000, doc="MD steps per walker", ge=1)
-    iterations: int = option(1, doc="how many loop iterations this stage lasts", ge=1)
+    temperature_K: float = option(doc="thermostat temperature (initial velocities for nve)", unit="K", gt=0.0)
+    steps: int = option(1000, doc="MD steps per walker (samples per walker for displace/strain)", ge=1)
+    iterations: int = option(1, doc="how many loop iterations this stage lasts (the last stage repeats)", ge=1)
+    method: Method = option("langevin", doc="langevin, bussi (stochastic velocity rescaling), nose_hoover (chain NVT), npt (MTK barostat, periodic cells), nve (velocity Verlet); displace / strain: random displacements / random cell strains of the start structure instead of MD")
+    pressure_GPa: float = option(0.0, doc="external pressure of method 'npt'", unit="GPa")
+    friction_per_fs: float = option(0.01, doc="Langevin friction coefficient", unit="1/fs", gt=0.0)
+    thermostat_time_fs: float = option(50.0, doc="relaxation time of the bussi / nose_hoover / npt thermostat", unit="fs", gt=0.0)
+    barostat_time_fs: float = option(500.0, doc="relaxation time of the npt barostat", unit="fs", gt=0.0)
+    barostat: Literal["isotropic", "full"] = option("isotropic", doc="npt: isotropic volume changes or a fully flexible cell")
+    displacement_A: float = option(0.05, doc="displace/strain: standard deviation of the random Gaussian atomic displacements", unit="Å", ge=0.0)
+    max_strain: float = option(0.05, doc="strain: largest magnitude of each symmetric strain component (uniform in [-max, max])", ge=0.0, lt=0.5)
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """What each walker checks every ``every_steps`` MD steps, and what it does about it."""
+
+    every_steps: int = option(10, doc="monitor (and store a frame) every n MD steps", ge=1)
+    min_distance_factor: float = option(0.6, doc="two atoms closer than this fraction of the sum of their covalent radii are insane", gt=0.0, le=2.0)
+    pair_min_distance_A: dict[str, float] = option(factory=dict, doc="per-pair overrides of the minimum distance, keyed 'O-H', 'Si-Si' (order does not matter)", unit="Å")
+    near_contact_factor: float = option(1.15, doc="frames whose closest pair is below this multiple of its limit count as near contacts (they seed the close-contact set)", ge=1.0)
+    max_force_eV_A: float = option(50.0, doc="a larger atomic force is insane", unit="eV/Å", gt=0.0)
+    max_temperature_factor: float = option(3.0, doc="a kinetic temperature above this multiple of the stage temperature is a runaway", gt=1.0)
+    energy_spike_eV_per_atom: float = option(0.5, doc="a potential-energy jump larger than this between monitored frames is insane", unit="eV/atom", gt=0.0)
+    on_failure: Literal["stop", "rollback"] = option("rollback", doc="at or above trust.hi, or insane: stop the walker, or roll back to its last trusted frame with fresh velocities")
+    max_rollbacks: int = option(3, doc="a walker that failed more often than this stops", ge=0)
 
 
 @dataclass(frozen=True)
@@ -23,15 +50,20 @@ class ExploreConfig:
 
     kind: Literal["md"] = option("md", doc="explorer type")
     timestep_fs: float = option(0.5, doc="MD time step", unit="fs", gt=0.0)
-    walkers: int = option(4, doc="walkers per iteration", ge=1)
-    stages: tuple[StageConfig, ...] = option(factory=lambda: (StageConfig(temperature_K=300.0),), doc="schedule of temperatures and steps")
+    walkers: int = option(4, doc="walkers per iteration (start structures are used round-robin)", ge=1)
+    stages: tuple[StageConfig, ...] = option(factory=lambda: (StageConfig(temperature_K=300.0),), doc="schedule of temperatures, pressures and steps")
+    monitor: MonitorConfig = option(factory=MonitorConfig, doc="monitors attached to each walker")
+
+    def check(self) -> None:
+        if not self.stages:
+            raise Invalid("stages", "is empty, expected at least one [[explore.stages]] table")
 
 
 @dataclass(frozen=True)
 class TrustConfig:
     """Trust window on the uncertainty measure: [lo, hi)."""
 
-    lo: float = option(0.05, doc="below: accurate", ge=0.0)
+    lo: float = option(0.05, doc="below: accurate (unit of the measure)", ge=0.0)
     hi: float = option(0.35, doc="at or above: failed (unphysical); between: candidate", gt=0.0)
 
     def check(self) -> None:
@@ -40,9 +72,55 @@ class TrustConfig:
 
 
 @dataclass(frozen=True)
+class FragmentConfig:
+    """Cut clusters around uncertain atoms of large periodic systems (Herbold & Behler 2023)."""
+
+    enabled: bool = option(False, doc="label fragments instead of whole structures")
+    radius_A: float = option(6.5, doc="fragment radius R_frag; at least the descriptor cutoff so the centre atom's environment is complete", unit="Å", gt=0.0)
+    cutoff_A: float = option(6.5, doc="descriptor cutoff that must lie inside the fragment around its centre", unit="Å", gt=0.0)
+    saturate: bool = option(False, doc="cap cut covalent bonds with hydrogen")
+    bond_factor: float = option(1.2, doc="a pair closer than this multiple of the sum of covalent radii is a covalent bond", gt=0.0)
+    min_atoms: int = option(100, doc="only structures with more atoms than this are fragmented", ge=1)
+
+    def check(self) -> None:
+        if self.enabled and self.radius_A < self.cutoff_A:
+            raise Invalid("radius_A", f"found {self.radius_A}, expected at least cutoff_A ({self.cutoff_A})")
+
+
+@dataclass(frozen=True)
+class CloseContactConfig:
+    """A correction set of compressed structures for the repulsive wall (Shimamura et al. 2019)."""
+
+    enabled: bool = option(True, doc="generate close-contact structures when walkers (nearly) die from close contacts")
+    margin_A: float = option(0.1, doc="target shortest distance = shortest distance of that pair in the data minus this", unit="Å", gt=0.0)
+    per_pair: int = option(2, doc="structures generated per element pair", ge=1)
+    max_compression: float = option(0.25, doc="largest homogeneous compression of lengths before pinching the closest pair", ge=0.0, lt=0.6)
+    relax_steps: int = option(10, doc="steps of constrained relaxation on the surrogate (0: none)", ge=0)
+
+
+@dataclass(frozen=True)
 class SelectConfig:
     """Which explored structures go to the reference calculator."""
 
-    measure: Literal["max_force_std", "energy_std_per_atom", "extrapolation"] = option("max_force_std", doc="uncertainty measure")
+    measure: Literal["max_force_std", "relative_force_std", "energy_std_per_atom", "gpr_std", "extrapolation", "combined"] = option("max_force_std", doc="uncertainty measure: max_force_std (eV/Å), relative_force_std (σ_F/(|F|+floor)), energy_std_per_atom (eV/atom), gpr_std (GP energy std, eV), extrapolation (descriptor excess in training ranges), combined (max of terms divided by their scales)")
     trust: TrustConfig = option(factory=TrustConfig, doc="trust window")
     budget: int = option(20, doc="maximum reference calculations per iteration", ge=1, safe_to_change=True)
+    force_floor_eV_A: float = option(1.0, doc="relative_force_std: floor added to |F_i|", unit="eV/Å", gt=0.0)
+    extrapolation_min_features: int = option(1, doc="extrapolation: features outside the training range needed for an atom to count", ge=1)
+    combine: dict[str, float] = option(factory=dict, doc="combined: measure name → scale (the term is divided by it), e.g. {max_force_std = 0.2, extrapolation = 0.1}")
+    adaptive: Literal["off", "top_n", "calibrated"] = option("off", doc="adaptive lower level: off; top_n (the budget's most uncertain frames below hi are candidates even under lo); calibrated (lo from earlier iterations' predicted spread vs true error)")
+    target_error: float = option(0.1, doc="calibrated: the true error (unit of the measure's force/energy) at which a structure should be labelled", gt=0.0)
+    min_frame_gap: int = option(20, doc="time decorrelation: selected frames of one walker are at least this many MD steps apart", ge=0)
+    diversity: Literal["fps", "none"] = option("fps", doc="fps: farthest-point sampling in the structure descriptor space; none: most uncertain first")
+    descriptor_cutoff_A: float = option(5.0, doc="cutoff of the per-structure inverse-distance histogram used for diversity", unit="Å", gt=0.0)
+    fragments: FragmentConfig = option(factory=FragmentConfig, doc="fragments of large systems")
+    close_contacts: CloseContactConfig = option(factory=CloseContactConfig, doc="close-contact correction set")
+
+    def check(self) -> None:
+        if self.measure == "combined" and not self.combine:
+            raise Invalid("combine", "is empty, expected at least one term for measure 'combined'")
+        for name, scale in self.combine.items():
+            if name not in MEASURES:
+                raise Invalid(f"combine.{name}", "is not a measure; expected one of " + ", ".join(MEASURES))
+            if scale <= 0:
+                raise Invalid(f"combine.{name}", f"found {scale}, expected a scale greater than 0")

@@ -1,0 +1,153 @@
+"""Run the walkers of one iteration through an engine and collect an :class:`ExplorationResult`.
+
+The loop calls::
+
+    plan = walker_plan(cfg.explore, cfg.select, iteration)
+    result = run_walkers(starts, plan, model_dir, engine, rng, out_dir)
+
+``engine`` is anything with ``submit(fn, *args) -> Future`` (a ``concurrent.futures``
+executor, the Dask engine of :mod:`alearn.label`).  ``out_dir`` receives one
+``walker_NNN.npz`` per walker and ``index.json`` (written last, atomically) describing them;
+:meth:`ExplorationResult.load` reads a finished exploration back (resume).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+from ase import Atoms
+
+from alearn.config.schema import to_dict
+from alearn.explore.frames import Frame, WalkerFrames
+from alearn.explore.monitor import Counts, FrameStatus, MonitorSpec
+from alearn.explore.walker import CalculatorSpec, Event, WalkerOutcome, WalkerTask, run_walker
+
+INDEX = "index.json"
+
+
+def stage_for_iteration(stages: Sequence[Any], iteration: int) -> Any:
+    """The stage of loop iteration ``iteration`` (1-based; the last stage repeats)."""
+    remaining = max(iteration, 1)
+    for stage in stages:
+        if remaining <= stage.iterations:
+            return stage
+        remaining -= stage.iterations
+    return stages[-1]
+
+
+@dataclass(frozen=True)
+class WalkerPlan:
+    """How this iteration's walkers run: stage, time step, number of walkers, monitors."""
+
+    iteration: int
+    stage: Any
+    timestep_fs: float
+    walkers: int
+    monitor: MonitorSpec
+
+
+def walker_plan(explore_cfg: Any, select_cfg: Any, iteration: int,
+                lo: float | None = None) -> WalkerPlan:
+    """The plan of ``iteration`` from ``[explore]`` and ``[select]`` (``lo``: adapted level)."""
+    return WalkerPlan(iteration, stage_for_iteration(explore_cfg.stages, iteration),
+                      explore_cfg.timestep_fs, explore_cfg.walkers,
+                      MonitorSpec.from_config(explore_cfg, select_cfg, lo))
+
+
+@dataclass(frozen=True)
+class ExplorationResult:
+    """The walkers of one iteration: outcomes, counts and access to their frames."""
+
+    iteration: int
+    out_dir: Path
+    walkers: tuple[WalkerOutcome, ...]
+    lo: float
+    hi: float
+
+    @property
+    def counts(self) -> Counts:
+        """Counts over all walkers of the iteration."""
+        return sum((w.counts for w in self.walkers), Counts())
+
+    def walker_frames(self, walker: int) -> WalkerFrames:
+        outcome = self.walkers[walker]
+        return WalkerFrames.load(self.out_dir / outcome.file, outcome.walker)
+
+    def frames(self, status: FrameStatus | None = None) -> Iterator[Frame]:
+        """All stored frames (optionally only those of one status), walker by walker."""
+        for outcome in self.walkers:
+            for frame in self.walker_frames(outcome.walker).frames():
+                if status is None or frame.status is status:
+                    yield frame
+
+    def save_index(self) -> None:
+        data = {"iteration": self.iteration, "lo": self.lo, "hi": self.hi,
+                "walkers": [_outcome_to_dict(w) for w in self.walkers]}
+        tmp = self.out_dir / (INDEX + ".tmp")
+        tmp.write_text(json.dumps(data, indent=1))
+        os.replace(tmp, self.out_dir / INDEX)
+
+    @classmethod
+    def load(cls, out_dir: str | Path) -> "ExplorationResult":
+        """A finished exploration from its ``index.json``."""
+        out_dir = Path(out_dir)
+        data = json.loads((out_dir / INDEX).read_text())
+        walkers = tuple(_outcome_from_dict(w) for w in data["walkers"])
+        return cls(data["iteration"], out_dir, walkers, data["lo"], data["hi"])
+
+
+def _outcome_to_dict(outcome: WalkerOutcome) -> dict[str, Any]:
+    data = to_dict(outcome)
+    data["events"] = [{**to_dict(e), "status": e.status.value} for e in outcome.events]
+    return data
+
+
+def _outcome_from_dict(data: dict[str, Any]) -> WalkerOutcome:
+    events = tuple(Event(e["step"], FrameStatus(e["status"]), tuple(e["reasons"]), e["action"])
+                   for e in data["events"])
+    return WalkerOutcome(**{**data, "events": events, "counts": Counts(**data["counts"])})
+
+
+def run_walkers(starts: Sequence[Atoms], plan: WalkerPlan, calculator: CalculatorSpec,
+                engine: Any, rng: np.random.Generator, out_dir: str | Path) -> ExplorationResult:
+    """Run ``plan.walkers`` walkers (starts used round-robin) through ``engine``; wait for all."""
+    if not starts:
+        from alearn.errors import UserError
+
+        raise UserError("exploration needs at least one start structure ([campaign] structures)")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seeds = rng.integers(0, 2**63 - 1, size=plan.walkers)
+    futures = []
+    for k in range(plan.walkers):
+        task = WalkerTask(k, k % len(starts), starts[k % len(starts)].copy(), plan.stage,
+                          plan.timestep_fs, plan.monitor, calculator, int(seeds[k]),
+                          out_dir / f"walker_{k:03d}.npz")
+        futures.append(engine.submit(run_walker, task))
+    outcomes = tuple(future.result() for future in futures)
+    result = ExplorationResult(plan.iteration, out_dir, outcomes, plan.monitor.lo, plan.monitor.hi)
+    result.save_index()
+    return result
+
+
+def describe(result: ExplorationResult) -> str:
+    """Counts per walker and in total, one line each (for logs and the closing notes)."""
+    lines = []
+    for w in result.walkers:
+        c = w.counts
+        lines.append(f"walker {w.walker:3d} (start {w.start_index}): {c.accurate} accurate, "
+                     f"{c.candidate} candidate, {c.failed} failed ({c.insane} insane); "
+                     f"{w.steps_done} steps, {w.rollbacks} rollbacks, {w.stop_reason}")
+    c = result.counts
+    lines.append(f"iteration {result.iteration}: {c.accurate} accurate, {c.candidate} candidate, "
+                 f"{c.failed} failed ({c.insane} insane) in [lo, hi) = [{result.lo}, {result.hi})")
+    return "\n".join(lines)
+
+
+__all__ = ["ExplorationResult", "WalkerPlan", "describe", "run_walkers", "stage_for_iteration",
+           "walker_plan"]

@@ -1,0 +1,95 @@
+"""Physical sanity of a structure: per-pair distance limits and the closest pair.
+
+The limit of a pair of elements is ``factor · (r_cov(a) + r_cov(b))`` (ASE's covalent radii),
+unless overridden in ``[explore.monitor] pair_min_distance_A`` by a key like ``"O-H"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+from ase import Atoms
+from ase.data import atomic_numbers, covalent_radii
+from ase.neighborlist import neighbor_list
+
+from alearn.errors import UserError
+
+
+def pair_key(z1: int, z2: int) -> tuple[int, int]:
+    """Order-free key of an element pair."""
+    return (min(z1, z2), max(z1, z2))
+
+
+def parse_pair(text: str) -> tuple[int, int]:
+    """``"O-H"`` → ``(1, 8)``."""
+    parts = text.split("-")
+    if len(parts) != 2 or any(p not in atomic_numbers for p in parts):
+        raise UserError(f"pair {text!r} is not two element symbols joined by '-', e.g. 'O-H'")
+    return pair_key(atomic_numbers[parts[0]], atomic_numbers[parts[1]])
+
+
+@dataclass(frozen=True)
+class PairLimits:
+    """Minimum allowed distances per element pair (Å)."""
+
+    factor: float = 0.6
+    overrides: tuple[tuple[tuple[int, int], float], ...] = ()
+
+    @classmethod
+    def from_config(cls, factor: float, overrides: Mapping[str, float]) -> "PairLimits":
+        return cls(factor, tuple(sorted((parse_pair(k), float(v)) for k, v in overrides.items())))
+
+    def limit(self, z1: int, z2: int) -> float:
+        key = pair_key(z1, z2)
+        for pair, value in self.overrides:
+            if pair == key:
+                return value
+        return self.factor * float(covalent_radii[z1] + covalent_radii[z2])
+
+    def matrix(self, numbers: np.ndarray) -> np.ndarray:
+        """Limits indexed by atomic number (a small dense table for vectorised look-up)."""
+        present = np.unique(numbers)
+        table = np.zeros((int(present.max()) + 1,) * 2)
+        for a in present:
+            for b in present:
+                table[a, b] = self.limit(int(a), int(b))
+        return table
+
+    def max_limit(self, numbers: np.ndarray) -> float:
+        return float(self.matrix(numbers).max())
+
+
+@dataclass(frozen=True)
+class ClosestPair:
+    """The pair closest to its limit: atoms, distance (Å) and distance / limit."""
+
+    i: int
+    j: int
+    distance_A: float
+    ratio: float
+
+
+def closest_pair(atoms: Atoms, limits: PairLimits, search_A: float) -> ClosestPair | None:
+    """The pair with the smallest distance/limit ratio among pairs closer than ``search_A``."""
+    i, j, d = neighbor_list("ijd", atoms, search_A, self_interaction=False)
+    if len(d) == 0:
+        return None
+    numbers = atoms.numbers
+    ratio = d / limits.matrix(numbers)[numbers[i], numbers[j]]
+    k = int(np.argmin(ratio))
+    return ClosestPair(int(i[k]), int(j[k]), float(d[k]), float(ratio[k]))
+
+
+def min_pair_distances(structures: list[Atoms], cutoff_A: float = 4.0) -> dict[tuple[int, int], float]:
+    """The shortest distance of every element pair seen in ``structures`` (within ``cutoff_A``)."""
+    shortest: dict[tuple[int, int], float] = {}
+    for atoms in structures:
+        i, j, d = neighbor_list("ijd", atoms, cutoff_A, self_interaction=False)
+        zi, zj = atoms.numbers[i], atoms.numbers[j]
+        codes = np.minimum(zi, zj) * 1000 + np.maximum(zi, zj)
+        for code in np.unique(codes):
+            key = (int(code) // 1000, int(code) % 1000)
+            shortest[key] = min(shortest.get(key, np.inf), float(d[codes == code].min()))
+    return shortest

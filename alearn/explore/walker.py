@@ -1,0 +1,207 @@
+"""One walker: MD (or random displacement / strain sampling) on the surrogate with its monitor.
+
+A :class:`WalkerTask` is picklable: it carries the surrogate as a *model directory* (loaded in
+the worker by ``alearn.models.load(path).as_calculator()``) or as a picklable zero-argument
+calculator factory, never as a live calculator.  :func:`run_walker` is what the engine runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Union
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.calculator import Calculator
+
+from alearn.errors import UserError
+from alearn.explore.frames import FrameWriter
+from alearn.explore.integrators import MD_METHODS, initial_velocities, make_dynamics
+from alearn.explore.monitor import Check, Counts, FrameStatus, Monitor, MonitorSpec
+
+#: a model directory, or a picklable factory returning a fresh ASE calculator
+CalculatorSpec = Union[str, Path, Callable[[], Calculator]]
+
+
+def make_calculator(spec: CalculatorSpec) -> Calculator:
+    """The surrogate calculator described by ``spec`` (built inside the worker)."""
+    if isinstance(spec, (str, Path)):
+        try:
+            from alearn.models import load
+        except ImportError as exc:  # the model package does not provide a loader
+            raise UserError(f"cannot load the surrogate in {spec}: {exc}") from None
+        return load(Path(spec)).as_calculator()
+    return spec()
+
+
+@dataclass(frozen=True)
+class Event:
+    """A failed or insane frame and what the walker did about it."""
+
+    step: int
+    status: FrameStatus
+    reasons: tuple[str, ...]
+    action: str                     # "rollback", "stop" or "record"
+
+
+@dataclass(frozen=True)
+class WalkerTask:
+    """Everything one walker needs; travels to the worker."""
+
+    walker: int
+    start_index: int
+    start: Atoms
+    stage: Any                      # alearn.config.explore.StageConfig
+    timestep_fs: float
+    monitor: MonitorSpec
+    calculator: CalculatorSpec
+    seed: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class WalkerOutcome:
+    """What a walker did: its frames file, counts, failures and why it stopped."""
+
+    walker: int
+    start_index: int
+    file: str
+    frames: int
+    steps_done: int
+    stop_reason: str                # "completed", "failed", "insane", "rollbacks exhausted"
+    rollbacks: int
+    events: tuple[Event, ...]
+    counts: Counts
+
+
+@dataclass
+class _Trusted:
+    positions: np.ndarray
+    cell: np.ndarray
+    energy: float | None
+
+
+def _results(atoms: Atoms) -> dict[str, Any]:
+    atoms.get_potential_energy()
+    atoms.get_forces()
+    return dict(atoms.calc.results)
+
+
+def _observe(atoms: Atoms, monitor: Monitor, target_K: float | None) -> tuple[Check, dict]:
+    try:
+        results = _results(atoms)
+    except Exception as exc:  # the surrogate could not evaluate this geometry: insane frame
+        reason = f"calculator failed: {type(exc).__name__}: {exc}"
+        return Check(FrameStatus.INSANE, float("nan"), None, (reason,), None, float("inf")), {}
+    temperature = atoms.get_temperature() if target_K is not None else None
+    return monitor.observe(atoms, results, temperature, target_K), results
+
+
+class _MdWalker:
+    """The MD loop of one walker, with rollbacks."""
+
+    def __init__(self, task: WalkerTask, calc: Calculator) -> None:
+        self.task = task
+        self.rng = np.random.default_rng(task.seed)
+        self.atoms = task.start.copy()
+        self.atoms.calc = calc
+        self.monitor = Monitor(task.monitor, self.atoms.numbers)
+        self.writer = FrameWriter(self.atoms.numbers, self.atoms.pbc)
+        self.events: list[Event] = []
+        self.rollbacks = 0
+        self.trusted = _Trusted(self.atoms.positions.copy(), self.atoms.cell[:].copy(), None)
+
+    def _restart(self) -> None:
+        initial_velocities(self.atoms, self.task.stage.temperature_K, self.rng)
+        self.dyn = make_dynamics(self.atoms, self.task.stage, self.task.timestep_fs, self.rng)
+
+    def run(self) -> tuple[int, str]:
+        self._restart()
+        check, results = _observe(self.atoms, self.monitor, None)
+        self.trusted.energy = results.get("energy")
+        step, every, total = 0, self.task.monitor.every_steps, self.task.stage.steps
+        while step < total:
+            n = min(every, total - step)
+            try:
+                self.dyn.run(n)
+            except Exception as exc:  # integrator or calculator blew up inside the chunk
+                check = Check(FrameStatus.INSANE, float("nan"), None,
+                              (f"MD failed: {type(exc).__name__}: {exc}",), None, float("inf"))
+                results = {}
+            else:
+                check, results = _observe(self.atoms, self.monitor, self.task.stage.temperature_K)
+            step += n
+            if results:
+                self.writer.add(self.atoms, step, results["energy"], check)
+            stop = self._react(check, step)
+            if stop is not None:
+                return step, stop
+        return step, "completed"
+
+    def _react(self, check: Check, step: int) -> str | None:
+        if check.status is FrameStatus.ACCURATE:
+            self.trusted = _Trusted(self.atoms.positions.copy(), self.atoms.cell[:].copy(),
+                                    self.monitor.previous_energy)
+            return None
+        if check.status is FrameStatus.CANDIDATE:
+            return None
+        spec = self.task.monitor
+        if spec.on_failure == "stop" or self.rollbacks >= spec.max_rollbacks:
+            self.events.append(Event(step, check.status, check.reasons, "stop"))
+            return check.status.value if spec.on_failure == "stop" else "rollbacks exhausted"
+        self.events.append(Event(step, check.status, check.reasons, "rollback"))
+        self.rollbacks += 1
+        self.atoms.set_cell(self.trusted.cell, scale_atoms=False)
+        self.atoms.positions = self.trusted.positions
+        self.monitor.reset(self.trusted.energy)
+        self._restart()
+        return None
+
+
+def _sample(task: WalkerTask, atoms: Atoms, rng: np.random.Generator) -> Atoms:
+    stage = task.stage
+    sample = atoms.copy()
+    if stage.method == "strain":
+        eps = rng.uniform(-stage.max_strain, stage.max_strain, (3, 3))
+        deform = np.eye(3) + 0.5 * (eps + eps.T)
+        if sample.pbc.any():
+            sample.set_cell(sample.cell[:] @ deform, scale_atoms=True)
+        else:
+            centre = sample.positions.mean(axis=0)
+            sample.positions = (sample.positions - centre) @ deform + centre
+    sample.positions += rng.normal(0.0, stage.displacement_A, sample.positions.shape)
+    return sample
+
+
+def _run_sampler(task: WalkerTask, calc: Calculator) -> tuple[FrameWriter, list[Event], int]:
+    rng = np.random.default_rng(task.seed)
+    monitor = Monitor(task.monitor, task.start.numbers)
+    writer = FrameWriter(task.start.numbers, task.start.pbc)
+    events: list[Event] = []
+    for k in range(1, task.stage.steps + 1):
+        sample = _sample(task, task.start, rng)
+        sample.calc = calc
+        monitor.reset()              # samples are independent: no energy-spike history
+        check, results = _observe(sample, monitor, None)
+        if results:
+            writer.add(sample, k, results["energy"], check)
+        if check.status in (FrameStatus.FAILED, FrameStatus.INSANE):
+            events.append(Event(k, check.status, check.reasons, "record"))
+    return writer, events, task.stage.steps
+
+
+def run_walker(task: WalkerTask) -> WalkerOutcome:
+    """Run one walker to completion, write its frames file, and report."""
+    calc = make_calculator(task.calculator)
+    if task.stage.method in MD_METHODS:
+        walker = _MdWalker(task, calc)
+        steps, reason = walker.run()
+        writer, events, rollbacks = walker.writer, walker.events, walker.rollbacks
+    else:
+        writer, events, steps = _run_sampler(task, calc)
+        reason, rollbacks = "completed", 0
+    task.path.parent.mkdir(parents=True, exist_ok=True)
+    writer.write(task.path)
+    return WalkerOutcome(task.walker, task.start_index, task.path.name, len(writer), steps,
+                         reason, rollbacks, tuple(events), Counts.of(writer.codes()))

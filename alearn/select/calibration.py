@@ -1,0 +1,63 @@
+"""Calibrating the uncertainty measure against true errors of newly labelled structures.
+
+After each labelling round the loop knows, for every labelled structure, the surrogate's
+predicted spread (the selection measure at that frame) and the true error of the surrogate
+against the reference (e.g. max_i |F_i^pred − F_i^ref| for force measures).
+:func:`calibrate` fits ``true ≈ slope · predicted`` (least squares through the origin),
+reports how well the spread ranks the errors (Pearson and Spearman correlation), and turns a
+target error into a suggested lower trust level ``lo = target_error / slope``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy import stats
+
+from alearn.errors import UserError
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """How the predicted spread relates to the true error."""
+
+    n: int
+    slope: float                     # true ≈ slope · predicted
+    pearson: float
+    spearman: float
+    median_ratio: float              # median of true / predicted
+    target_error: float | None
+    suggested_lo: float | None       # target_error / slope
+
+    def text(self) -> str:
+        lines = [f"calibration on {self.n} labelled structures: true error ≈ "
+                 f"{self.slope:.3g} × predicted spread (median ratio {self.median_ratio:.3g}); "
+                 f"Pearson {self.pearson:.2f}, Spearman {self.spearman:.2f}"]
+        if self.suggested_lo is not None:
+            lines.append(f"target error {self.target_error:g} → lower trust level "
+                         f"lo = {self.suggested_lo:.4g}")
+        return "\n".join(lines)
+
+
+def calibrate(predicted: Sequence[float], true: Sequence[float],
+              target_error: float | None = None) -> CalibrationReport:
+    """Fit the true errors against the predicted spreads (see module docstring)."""
+    p = np.asarray(predicted, dtype=np.float64).reshape(-1)
+    t = np.asarray(true, dtype=np.float64).reshape(-1)
+    if p.shape != t.shape:
+        raise UserError(f"calibration needs as many true errors ({t.size}) as predicted "
+                        f"spreads ({p.size})")
+    ok = np.isfinite(p) & np.isfinite(t) & (p > 0)
+    p, t = p[ok], t[ok]
+    if p.size < 3:
+        raise UserError(f"calibration needs at least 3 labelled structures with a positive "
+                        f"predicted spread; got {p.size}")
+    slope = float(np.dot(p, t) / np.dot(p, p))
+    constant = np.ptp(p) == 0 or np.ptp(t) == 0
+    pearson = float("nan") if constant else float(stats.pearsonr(p, t)[0])
+    spearman = float("nan") if constant else float(stats.spearmanr(p, t)[0])
+    lo = None if target_error is None or slope <= 0 else float(target_error / slope)
+    return CalibrationReport(int(p.size), slope, pearson, spearman, float(np.median(t / p)),
+                             target_error, lo)
