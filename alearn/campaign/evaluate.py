@@ -70,7 +70,7 @@ def calibration(rows: Sequence[LabelledStructure], prediction: Prediction, bins:
     predicted, actual = _uncertainty_pairs(rows, prediction)
     if len(predicted) < 2:
         return {}
-    rho = spearmanr(predicted, actual).statistic if np.ptp(predicted) > 0 else float("nan")
+    rho = spearmanr(predicted, actual).statistic if np.ptp(predicted) > 0 and np.ptp(actual) > 0 else float("nan")
     order = np.argsort(predicted)
     table = [{"predicted": float(np.mean(predicted[idx])), "actual": float(np.mean(actual[idx])),
               "structures": int(len(idx))}

@@ -115,7 +115,7 @@ def run_iteration(layout: CampaignDir, config: Any, parts: Parts, store: Any,
         summary = STAGE_FUNCTIONS[stage](ctx, parts, progress, model, previous)
         progress.mark(stage, summary, time.perf_counter() - began)
         kill_hook(iteration, stage, "after")
-    body = manifest_body(ctx, progress, previous)
+    body = {**manifest_body(ctx, progress, previous), "iteration": iteration}
     elapsed = time.monotonic() - start
     body["stop_reason"] = _reason([*manifests, body], config, elapsed)
     manifest = commit(layout, iteration, body)

@@ -15,6 +15,7 @@ TINY = """\
 [campaign]
 name = "tiny"
 seed = 7
+structures = ["cu.xyz"]
 
 [reference]
 kind = "emt"
@@ -33,8 +34,17 @@ max_iterations = 3
 """
 
 
-@pytest.fixture
-def tiny_toml(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.toml"
+def write_tiny(directory: Path) -> Path:
+    """The tiny campaign file and its initial geometry (bulk fcc Cu, 4 atoms) in ``directory``."""
+    from ase.build import bulk
+    from ase.io import write
+
+    write(directory / "cu.xyz", bulk("Cu", "fcc", a=3.6, cubic=True))
+    path = directory / "tiny.toml"
     path.write_text(TINY)
     return path
+
+
+@pytest.fixture
+def tiny_toml(tmp_path: Path) -> Path:
+    return write_tiny(tmp_path)
