@@ -1,0 +1,98 @@
+"""Per-member losses of a mini-batch: energy per atom, forces (masked components), stress.
+
+L_k = Σ_s w_ks [(1−α)·½(ΔE_ks/N_s)² + α·mean_masked|ΔF|² + β·mean(Δσ[GPa]²)] / Σ_s w_ks,
+with w_ks the bootstrap multiplicity of structure s in member k's training set (1 without
+bootstrap).  Energy-only batches use the cached descriptors (no geometry graph at all).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from ase.units import GPa
+
+from alearn.descriptors.chebyshev import collate
+from alearn.models.committee import Committee
+from alearn.train.prepare import Prepared
+
+
+@dataclass(frozen=True)
+class Terms:
+    """Per-member, per-structure loss terms, each (K, B); absent terms are None."""
+
+    energy: torch.Tensor
+    forces: torch.Tensor | None
+    has_forces: torch.Tensor | None   # (B,) bool
+    stress: torch.Tensor | None
+    has_stress: torch.Tensor | None
+
+
+def energies_from_cache(model: Committee, batch: Sequence[Prepared]) -> torch.Tensor:
+    """(K, B) energies from the cached descriptors."""
+    g = torch.cat([p.features for p in batch])
+    species = torch.cat([p.species for p in batch])
+    index = torch.repeat_interleave(torch.arange(len(batch), device=g.device),
+                                    torch.tensor([p.n_atoms for p in batch], device=g.device))
+    s = species
+    x = (g - model.shift[s]) * model.scale[s]
+    atomic = model.networks(x, s) * model.energy_scale + model.reference_energy[s]
+    return atomic.new_zeros((model.members, len(batch))).index_add(1, index, atomic)
+
+
+def batch_terms(model: Committee, batch: Sequence[Prepared], *, forces: bool, stress: bool,
+                create_graph: bool) -> Terms:
+    """Loss terms of every member on one batch."""
+    dev = model.shift.device
+    ref_e = torch.tensor([p.energy for p in batch], dtype=model.dtype, device=dev)
+    n_atoms = torch.tensor([p.n_atoms for p in batch], dtype=model.dtype, device=dev)
+    forces = forces and any(p.forces is not None for p in batch)
+    stress = stress and any(p.stress is not None for p in batch)
+    if not (forces or stress):
+        energy = energies_from_cache(model, batch)
+        return Terms(0.5 * ((energy - ref_e) / n_atoms) ** 2, None, None, None, None)
+    atoms = [p.structure.atoms for p in batch]
+    graph = collate(atoms, [p.topology for p in batch], dtype=model.dtype, device=dev)
+    pos = torch.cat([torch.as_tensor(a.positions, dtype=model.dtype, device=dev) for a in atoms])
+    out = model.evaluate_graph(graph, pos.requires_grad_(True), forces=True, stress=stress,
+                               create_graph=create_graph)
+    e_term = 0.5 * ((out.energy - ref_e) / n_atoms) ** 2
+    f_term, has_f = _force_terms(out.forces, batch, graph.batch) if forces else (None, None)
+    s_term = has_s = None
+    if stress:
+        s_term, has_s = _stress_terms(out.stress, batch)
+    return Terms(e_term, f_term, has_f, s_term, has_s)
+
+
+def _force_terms(pred: torch.Tensor, batch: Sequence[Prepared],
+                 atom_batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean squared force error over each structure's chosen components, (K, B)."""
+    ref = torch.cat([p.forces if p.forces is not None else torch.zeros(p.n_atoms, 3, dtype=pred.dtype, device=pred.device)
+                     for p in batch])
+    mask = torch.cat([p.force_mask if p.force_mask is not None else torch.zeros(p.n_atoms, 3, dtype=torch.bool, device=pred.device)
+                      for p in batch]).to(pred.dtype)
+    sq = (((pred - ref) ** 2) * mask).sum(dim=2)                 # (K, N)
+    per = sq.new_zeros((pred.shape[0], len(batch))).index_add(1, atom_batch, sq)
+    count = mask.sum(dim=1).new_zeros(len(batch)).index_add(0, atom_batch, mask.sum(dim=1))
+    has = count > 0
+    return per / count.clamp_min(1.0), has
+
+
+def _stress_terms(pred: torch.Tensor, batch: Sequence[Prepared]) -> tuple[torch.Tensor, torch.Tensor]:
+    has = torch.tensor([p.stress is not None for p in batch], device=pred.device)
+    ref = torch.stack([p.stress if p.stress is not None else torch.zeros(3, 3, dtype=pred.dtype, device=pred.device)
+                       for p in batch])
+    diff = (pred - ref) / GPa
+    return (diff**2).mean(dim=(2, 3)), has
+
+
+def member_losses(terms: Terms, weights: torch.Tensor, energy_weight: float,
+                  force_weight: float, stress_weight: float) -> torch.Tensor:
+    """(K,) weighted mean loss of each member; ``weights`` (K, B) bootstrap multiplicities."""
+    total = energy_weight * terms.energy
+    if terms.forces is not None and force_weight > 0:
+        total = total + force_weight * terms.forces * terms.has_forces
+    if terms.stress is not None and stress_weight > 0:
+        total = total + stress_weight * terms.stress * terms.has_stress
+    return (total * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1e-12)

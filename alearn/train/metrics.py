@@ -1,0 +1,81 @@
+"""Error metrics of predicted vs reference energies, forces and stress (numpy; any surrogate).
+
+Keys (units in the names): ``energy_mae_eV_atom``, ``energy_rmse_eV_atom`` (per-atom energies),
+``force_mae_eV_A``, ``force_rmse_eV_A`` (per component), ``force_vector_mae_eV_A`` (mean
+|F_pred − F_ref| per atom), ``force_angle_mae_deg`` (mean angle between predicted and reference
+force vectors, atoms with |F_ref| > 0.05 eV/Å), ``stress_rmse_GPa`` (per Voigt component),
+``pressure_rmse_GPa`` and ``pressure_r`` (Pearson correlation); force/stress keys appear only
+when reference values exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+from ase.units import GPa
+
+ANGLE_MIN_FORCE_eV_A = 0.05
+
+
+def energy_metrics(pred: np.ndarray, ref: np.ndarray, n_atoms: np.ndarray) -> dict[str, float]:
+    diff = (np.asarray(pred, float) - np.asarray(ref, float)) / np.asarray(n_atoms, float)
+    return {"energy_mae_eV_atom": float(np.abs(diff).mean()),
+            "energy_rmse_eV_atom": float(np.sqrt((diff**2).mean()))}
+
+
+def force_metrics(pred: Sequence[np.ndarray], ref: Sequence[np.ndarray]) -> dict[str, float]:
+    p = np.concatenate([np.asarray(f, float).reshape(-1, 3) for f in pred])
+    r = np.concatenate([np.asarray(f, float).reshape(-1, 3) for f in ref])
+    diff = p - r
+    out = {"force_mae_eV_A": float(np.abs(diff).mean()),
+           "force_rmse_eV_A": float(np.sqrt((diff**2).mean())),
+           "force_vector_mae_eV_A": float(np.linalg.norm(diff, axis=1).mean())}
+    norm_r, norm_p = np.linalg.norm(r, axis=1), np.linalg.norm(p, axis=1)
+    ok = (norm_r > ANGLE_MIN_FORCE_eV_A) & (norm_p > 0)
+    if ok.any():
+        cos = np.clip((p[ok] * r[ok]).sum(1) / (norm_p[ok] * norm_r[ok]), -1.0, 1.0)
+        out["force_angle_mae_deg"] = float(np.degrees(np.arccos(cos)).mean())
+    return out
+
+
+def stress_metrics(pred: np.ndarray, ref: np.ndarray) -> dict[str, float]:
+    """Stress in eV/Å³ (Voigt), reported in GPa."""
+    p, r = np.asarray(pred, float) / GPa, np.asarray(ref, float) / GPa
+    pp, pr = -p[:, :3].mean(1), -r[:, :3].mean(1)
+    out = {"stress_rmse_GPa": float(np.sqrt(((p - r) ** 2).mean())),
+           "pressure_rmse_GPa": float(np.sqrt(((pp - pr) ** 2).mean()))}
+    if len(pp) > 1 and pp.std() > 0 and pr.std() > 0:
+        out["pressure_r"] = float(np.corrcoef(pp, pr)[0, 1])
+    return out
+
+
+def error_metrics(structures: Sequence[Any], prediction: Any) -> dict[str, float]:
+    """All metrics of a :class:`~alearn.models.prediction.Prediction` against labelled structures."""
+    n_atoms = np.array([len(s.atoms) for s in structures])
+    out: dict[str, float] = {"n_structures": float(len(structures))}
+    out.update(energy_metrics(prediction.energy, [s.labels.energy for s in structures], n_atoms))
+    with_f = [k for k, s in enumerate(structures) if s.labels.forces is not None]
+    if with_f:
+        out.update(force_metrics([prediction.forces[k] for k in with_f],
+                                 [structures[k].labels.forces for k in with_f]))
+    with_s = [k for k, s in enumerate(structures) if s.labels.stress is not None]
+    if with_s and prediction.stress is not None:
+        out.update(stress_metrics(prediction.stress[with_s],
+                                  np.array([structures[k].labels.stress for k in with_s])))
+    return out
+
+
+def evaluate_surrogate(surrogate: Any, structures: Sequence[Any], *, batch_size: int = 32) -> dict[str, float]:
+    """Predict ``structures`` in batches with any surrogate and return :func:`error_metrics`."""
+    from alearn.models.prediction import Prediction
+
+    parts = [surrogate.predict([s.atoms for s in structures[k:k + batch_size]])
+             for k in range(0, len(structures), batch_size)]
+    stress = None
+    if all(p.stress is not None for p in parts):
+        stress = np.concatenate([p.stress for p in parts])
+    merged = Prediction(energy=np.concatenate([p.energy for p in parts]),
+                        forces=tuple(f for p in parts for f in p.forces),
+                        energy_std=np.concatenate([p.energy_std for p in parts]), stress=stress)
+    return error_metrics(structures, merged)

@@ -1,0 +1,108 @@
+"""From labelled structures to training tensors: topologies, cached descriptors, normalisation
+statistics and per-element reference energies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+
+from alearn.data.records import LabelledStructure
+from alearn.descriptors.chebyshev import ChebyshevSpec, Topology, collate, features, topology
+from alearn.errors import UserError
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One training structure with everything the loss needs (tensors on the training device)."""
+
+    structure: LabelledStructure
+    topology: Topology
+    features: torch.Tensor            # (N, F) raw descriptor, no grad
+    species: torch.Tensor             # (N,)
+    energy: float
+    forces: torch.Tensor | None       # (N, 3)
+    force_mask: torch.Tensor | None   # (N, 3) bool, components in the force term
+    stress: torch.Tensor | None       # (3, 3) eV/Å³
+
+    @property
+    def n_atoms(self) -> int:
+        return int(self.species.shape[0])
+
+
+def prepare(structures: Sequence[LabelledStructure], spec: ChebyshevSpec, *, dtype: torch.dtype,
+            device: str, force_fraction: float, rng: np.random.Generator,
+            chunk: int = 64) -> list[Prepared]:
+    """Topologies and descriptors of every structure (descriptors computed in chunks)."""
+    topos = [topology(s.atoms, spec) for s in structures]
+    feats: list[torch.Tensor] = []
+    for start in range(0, len(structures), chunk):
+        atoms = [s.atoms for s in structures[start:start + chunk]]
+        graph = collate(atoms, topos[start:start + chunk], dtype=dtype, device=device)
+        pos = torch.as_tensor(np.concatenate([a.positions for a in atoms]), dtype=dtype, device=device)
+        with torch.no_grad():
+            g = features(spec, graph, pos)
+        feats.extend(torch.split(g, [len(a) for a in atoms]))
+    return [_one(s, t, g, dtype, device, force_fraction, rng) for s, t, g in zip(structures, topos, feats)]
+
+
+def _one(s: LabelledStructure, topo: Topology, g: torch.Tensor, dtype: torch.dtype, device: str,
+         force_fraction: float, rng: np.random.Generator) -> Prepared:
+    tensor = lambda x: torch.as_tensor(np.asarray(x, float), dtype=dtype, device=device)  # noqa: E731
+    forces = mask = stress = None
+    if s.labels.forces is not None:
+        forces = tensor(s.labels.forces).reshape(-1, 3)
+        chosen = rng.random(forces.shape) < force_fraction
+        if not chosen.any():
+            chosen.flat[rng.integers(chosen.size)] = True
+        mask = torch.as_tensor(chosen, device=device)
+    if s.labels.stress is not None and np.all(s.atoms.pbc):
+        v = np.asarray(s.labels.stress, float)
+        stress = tensor([[v[0], v[5], v[4]], [v[5], v[1], v[3]], [v[4], v[3], v[2]]])
+    species = torch.as_tensor(topo.species, dtype=torch.long, device=device)
+    return Prepared(s, topo, g, species, float(s.labels.energy), forces, mask, stress)
+
+
+def normalisation(prepared: Sequence[Prepared], n_species: int) -> dict[str, torch.Tensor]:
+    """Per-element shift (mean), scale (1/std, 0 for constant features), min and max."""
+    g = torch.cat([p.features for p in prepared])
+    s = torch.cat([p.species for p in prepared])
+    n_f = g.shape[1]
+    out = {k: g.new_zeros((n_species, n_f)) for k in ("shift", "scale", "feature_min", "feature_max")}
+    for t in range(n_species):
+        x = g[s == t]
+        if x.shape[0] == 0:
+            continue
+        std = x.std(dim=0, unbiased=False)
+        out["shift"][t] = x.mean(dim=0)
+        out["scale"][t] = torch.where(std > 1e-10, 1.0 / std.clamp_min(1e-10), torch.zeros_like(std))
+        out["feature_min"][t] = x.min(dim=0).values
+        out["feature_max"][t] = x.max(dim=0).values
+    return out
+
+
+def composition(prepared: Sequence[Prepared], n_species: int) -> np.ndarray:
+    counts = np.zeros((len(prepared), n_species))
+    for row, p in enumerate(prepared):
+        counts[row] = np.bincount(p.species.cpu().numpy(), minlength=n_species)
+    return counts
+
+
+def reference_energies(prepared: Sequence[Prepared], elements: Sequence[str],
+                       given: Mapping[str, float]) -> tuple[np.ndarray, float]:
+    """Per-element reference energies (given, or least squares over compositions) and the std
+    of the remaining per-atom energies (the networks' output scale, at least 10 meV)."""
+    counts = composition(prepared, len(elements))
+    energies = np.array([p.energy for p in prepared])
+    if given:
+        missing = [e for e in elements if e not in given]
+        if missing:
+            raise UserError(f"[model].reference_energies lacks {missing}; give every element "
+                            f"{list(elements)} or leave the table empty for a linear fit")
+        ref = np.array([given[e] for e in elements], dtype=float)
+    else:
+        ref = np.linalg.lstsq(counts, energies, rcond=None)[0]
+    residual = (energies - counts @ ref) / counts.sum(axis=1)
+    return ref, float(max(residual.std(), 0.01))

@@ -1,0 +1,246 @@
+"""``train_committee``: fit a committee to labelled structures.
+
+Energy-only, direct force training (weight α, a fraction of force components), optional stress
+term, the seed-001 force-weight schedule, Adam/AdamW/L-BFGS, mini-batches, early stopping that
+keeps every member's best-validation weights, bootstrap, warm start, and the ``auto``
+architecture policy (``alearn.train.policy``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from alearn.config.ann import CommitteeConfig, DescriptorConfig, TrainConfig
+from alearn.config.schema import to_dict
+from alearn.data.records import LabelledStructure
+from alearn.descriptors.chebyshev import ChebyshevSpec
+from alearn.errors import UserError
+from alearn.models.committee import Committee
+from alearn.train import prepare as prep
+from alearn.train.data import as_labelled, elements_of, split
+from alearn.train.losses import batch_terms, member_losses
+from alearn.train.metrics import evaluate_surrogate
+from alearn.train.policy import auto_hidden
+
+Progress = Callable[[int, dict[str, float]], None]
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """What happened during training."""
+
+    epochs: int
+    best_epochs: tuple[int, ...]
+    best_validation: tuple[float, ...]
+    train_metrics: dict[str, float]
+    valid_metrics: dict[str, float]
+    seconds: float
+    seconds_per_epoch: float
+    n_train: int
+    n_valid: int
+    hidden: tuple[int, ...]
+    history: tuple[dict[str, float], ...] = field(default=())
+
+
+def _device(cfg: TrainConfig) -> str:
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise UserError("[train].device = 'cuda' but torch sees no CUDA device; use 'cpu'")
+    return cfg.device
+
+
+def build_model(train: Sequence[LabelledStructure], valid: Sequence[LabelledStructure],
+                descriptor_cfg: DescriptorConfig, model_cfg: CommitteeConfig, seed: int,
+                warm_start: Committee | None) -> Committee:
+    """A fresh committee sized for the data, or a copy of ``warm_start``."""
+    if warm_start is not None:
+        import copy
+
+        model = copy.deepcopy(warm_start).to(torch.float64)
+        missing = set(elements_of(list(train) + list(valid))) - set(model.spec.elements)
+        if missing:
+            raise UserError(f"warm start: the earlier model lacks elements {sorted(missing)}; "
+                            "train a fresh model (no warm_start)")
+        return model
+    elements = descriptor_cfg.elements or elements_of(list(train) + list(valid))
+    spec = ChebyshevSpec(tuple(elements), descriptor_cfg.radial_cutoff_A,
+                         descriptor_cfg.angular_cutoff_A, descriptor_cfg.radial_order,
+                         descriptor_cfg.angular_order)
+    hidden = auto_hidden(len(train), spec.n_features) if model_cfg.hidden == "auto" else model_cfg.hidden
+    seeds = [seed * 1000 + k for k in range(model_cfg.members)]
+    return Committee(spec, hidden, model_cfg.activation, model_cfg.members, seeds=seeds)
+
+
+def _initialise(model: Committee, data: list[prep.Prepared], model_cfg: CommitteeConfig,
+                warm: bool) -> None:
+    """Normalisation statistics and reference energies from the training data."""
+    stats = prep.normalisation(data, len(model.spec.elements))
+    with torch.no_grad():
+        if warm:  # keep the network's input map; widen the extrapolation range
+            model.feature_min.copy_(torch.minimum(model.feature_min, stats["feature_min"]))
+            model.feature_max.copy_(torch.maximum(model.feature_max, stats["feature_max"]))
+            return
+        for name, value in stats.items():
+            getattr(model, name).copy_(value)
+        ref, scale = prep.reference_energies(data, model.spec.elements, model_cfg.reference_energies)
+        model.reference_energy.copy_(torch.as_tensor(ref))
+        model.energy_scale.fill_(scale)
+
+
+def _optimiser(model: Committee, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = list(model.networks.parameters())
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.learning_rate)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    return torch.optim.LBFGS(params, lr=cfg.learning_rate, max_iter=20, history_size=20,
+                             line_search_fn="strong_wolfe")
+
+
+def _bootstrap(n: int, members: int, enabled: bool, rng: np.random.Generator,
+               device: str) -> torch.Tensor:
+    """(K, n) multiplicity of each training structure in each member's sample."""
+    if not enabled:
+        return torch.ones(members, n, dtype=torch.float64, device=device)
+    counts = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(members)])
+    return torch.as_tensor(counts, dtype=torch.float64, device=device)
+
+
+class _Fit:
+    """State of one training run (kept small: the loop lives in :meth:`run`)."""
+
+    def __init__(self, model: Committee, train: list[prep.Prepared], valid: list[prep.Prepared],
+                 cfg: TrainConfig, rng: np.random.Generator, progress: Progress | None) -> None:
+        self.model, self.train, self.valid, self.cfg = model, train, valid, cfg
+        self.rng, self.progress = rng, progress
+        self.weights = _bootstrap(len(train), model.members, cfg.bootstrap, rng, str(model.device))
+        self.optimiser = _optimiser(model, cfg)
+        k = model.members
+        self.best = np.full(k, np.inf)
+        self.best_epoch = np.zeros(k, dtype=int)
+        self.best_state = {n: p.detach().clone() for n, p in model.networks.params.items()}
+        self.history: list[dict[str, float]] = []
+
+    def force_weight(self, epoch: int) -> float:
+        cfg = self.cfg
+        if cfg.force_weight_decay_every <= 0:
+            return cfg.force_weight
+        return cfg.force_weight / cfg.force_weight_decay_factor ** (epoch // cfg.force_weight_decay_every)
+
+    def loss(self, batch_idx: np.ndarray, force_weight: float, create_graph: bool = True) -> torch.Tensor:
+        cfg = self.cfg
+        batch = [self.train[i] for i in batch_idx]
+        terms = batch_terms(self.model, batch, forces=force_weight > 0, stress=cfg.stress_weight > 0,
+                            create_graph=create_graph)
+        w = self.weights[:, torch.as_tensor(batch_idx, device=self.weights.device)].to(terms.energy.dtype)
+        return member_losses(terms, w, 1.0 - cfg.force_weight, force_weight, cfg.stress_weight)
+
+    def epoch(self, epoch: int) -> float:
+        alpha = self.force_weight(epoch)
+        n = len(self.train)
+        if self.cfg.optimizer == "lbfgs":
+            everything = np.arange(n)
+
+            def closure() -> torch.Tensor:
+                self.optimiser.zero_grad()
+                total = self.loss(everything, alpha).sum()
+                total.backward()
+                return total
+
+            return float(self.optimiser.step(closure).detach())
+        order = self.rng.permutation(n)
+        total = 0.0
+        for start in range(0, n, self.cfg.batch_size):
+            self.optimiser.zero_grad()
+            loss = self.loss(order[start:start + self.cfg.batch_size], alpha).sum()
+            loss.backward()
+            self.optimiser.step()
+            total += float(loss) * min(self.cfg.batch_size, n - start)
+        return total / n
+
+    def validate(self) -> np.ndarray:
+        """(K,) validation score: the loss at the initial weights of each term."""
+        data = self.valid if self.valid else self.train
+        cfg = self.cfg
+        scores = torch.zeros(self.model.members, dtype=torch.float64, device=self.model.device)
+        for start in range(0, len(data), 64):
+            batch = data[start:start + 64]
+            terms = batch_terms(self.model, batch, forces=cfg.force_weight > 0,
+                                stress=cfg.stress_weight > 0, create_graph=False)
+            ones = torch.ones(self.model.members, len(batch), dtype=terms.energy.dtype,
+                              device=self.model.device)
+            losses = member_losses(terms, ones, 1.0 - cfg.force_weight, cfg.force_weight,
+                                   cfg.stress_weight)
+            scores += losses.detach().to(torch.float64) * len(batch)
+        return (scores / len(data)).cpu().numpy()
+
+    def keep_best(self, epoch: int, scores: np.ndarray) -> None:
+        better = scores < self.best
+        if not better.any():
+            return
+        idx = torch.as_tensor(np.flatnonzero(better), device=self.model.device)
+        for name, p in self.model.networks.params.items():
+            self.best_state[name][idx] = p.detach()[idx]
+        self.best[better] = scores[better]
+        self.best_epoch[better] = epoch
+
+    def run(self) -> int:
+        cfg = self.cfg
+        epoch = 0
+        for epoch in range(cfg.epochs):
+            train_loss = self.epoch(epoch)
+            scores = self.validate()
+            self.keep_best(epoch, scores)
+            record = {"epoch": float(epoch), "train_loss": train_loss,
+                      "valid_score": float(scores.mean()), "force_weight": self.force_weight(epoch)}
+            self.history.append(record)
+            if self.progress is not None:
+                self.progress(epoch, record)
+            if cfg.patience and (epoch - self.best_epoch.max()) >= cfg.patience:
+                break
+        with torch.no_grad():
+            for name, p in self.model.networks.params.items():
+                p.copy_(self.best_state[name])
+        return epoch + 1
+
+
+def train_committee(train_set: Sequence[LabelledStructure | Any], valid_set: Sequence[LabelledStructure | Any],
+                    descriptor_cfg: DescriptorConfig, model_cfg: CommitteeConfig,
+                    train_cfg: TrainConfig, *, seed: int, warm_start: Committee | None = None,
+                    progress: Progress | None = None) -> tuple[Committee, TrainReport]:
+    """Train a committee on ``train_set`` (LabelledStructure, or Atoms with calculator results).
+
+    An empty ``valid_set`` holds out ``train_cfg.validation_fraction`` of ``train_set``.
+    """
+    started = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    train, valid = as_labelled(train_set, "training data"), as_labelled(valid_set, "validation data")
+    if not train:
+        raise UserError("no training structures")
+    if not valid and train_cfg.validation_fraction > 0 and len(train) > 1:
+        train, valid = split(train, train_cfg.validation_fraction, rng)
+    device = _device(train_cfg)
+    model = build_model(train, valid, descriptor_cfg, model_cfg, seed, warm_start).to(device)
+    opts = dict(dtype=model.dtype, device=device, force_fraction=train_cfg.force_fraction, rng=rng)
+    train_p = prep.prepare(train, model.spec, **opts)
+    valid_p = prep.prepare(valid, model.spec, **opts) if valid else []
+    _initialise(model, train_p, model_cfg, warm_start is not None)
+    fit = _Fit(model, train_p, valid_p, train_cfg, rng, progress)
+    epochs = fit.run()
+    model = model.to("cpu")
+    elapsed = time.perf_counter() - started
+    metrics = {"train": evaluate_surrogate(model, train)}
+    if valid:
+        metrics["valid"] = evaluate_surrogate(model, valid)
+    model.metadata = {"metrics": metrics, "training": {
+        "seed": seed, "epochs": epochs, "n_train": len(train), "n_valid": len(valid),
+        "seconds": elapsed, "train": to_dict(train_cfg), "model": to_dict(model_cfg),
+        "warm_start": warm_start is not None}}
+    report = TrainReport(epochs, tuple(int(e) for e in fit.best_epoch), tuple(map(float, fit.best)),
+                         metrics["train"], metrics.get("valid", {}), elapsed, elapsed / max(epochs, 1),
+                         len(train), len(valid), model.hidden, tuple(fit.history))
+    return model, report
