@@ -1,18 +1,121 @@
-"""[dispatch] — where reference calculations run — and the shared [reference] options."""
+"""[dispatch] — where reference calculations run — and the shared base of every [reference].
+
+Three pieces live here:
+
+* :class:`Profile` — the ``[reference.profile]`` sub-table: *where and how* a code runs on one
+  machine (executable, MPI launcher template, ranks, environment, pseudopotential / species
+  folders).  It is not part of the job hash: moving a campaign to another machine does not
+  invalidate finished calculations.
+* :class:`ReferenceParams` — the base class every calculator plugin's ``Params`` derives from;
+  it contributes the ``profile`` field.  Science parameters (everything but ``profile``) go into
+  the job hash.
+* :class:`DispatchConfig` — the ``[dispatch]`` section: engine, workers, attempts, timeouts and
+  the batch-system options of dask-jobqueue pilot jobs.
+"""
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
-from alearn.config.schema import option
+from alearn.config.schema import Invalid, option
+
+EngineKind = Literal["local", "inprocess", "slurm", "pbs", "lsf", "scheduler"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """[reference.profile] — where and how a file-based code runs on this machine (not the science).
+
+    ``launcher`` is a template such as ``"srun -n {ranks}"`` or ``"mpirun -np {ranks}"``; the
+    fields ``{ranks}``, ``{nodes}`` and ``{threads}`` (threads per rank) are filled in.  An empty
+    launcher runs the executable directly.
+    """
+
+    command: str = option("", doc="the code's executable and arguments (empty: the plugin's default, e.g. 'pw.x')")
+    launcher: str = option("", doc="MPI launcher template, e.g. 'srun -n {ranks}' or 'mpirun -np {ranks}' (empty: no launcher)")
+    ranks: int = option(1, doc="MPI ranks of one calculation ({ranks} in the launcher)", ge=1)
+    nodes: int = option(1, doc="nodes of one calculation ({nodes} in the launcher)", ge=1)
+    threads_per_rank: int = option(1, doc="OpenMP threads per rank (sets OMP_NUM_THREADS of the code)", ge=1)
+    walltime_s: float | None = option(None, doc="wall-clock limit of one attempt on this machine (overrides [dispatch] timeout_s)", unit="s", gt=0.0)
+    env: dict[str, str] = option(factory=dict, doc="extra environment variables of the code")
+    modules: tuple[str, ...] = option((), doc="environment modules loaded (module load ...) before the code runs")
+    species_dir: Path | None = option(None, doc="FHI-aims species defaults folder")
+    pseudo_dir: Path | None = option(None, doc="pseudopotential folder (Quantum ESPRESSO, VASP POTCARs)")
+    isolate: bool = option(False, doc="run in-process calculators (xtb, pyscf, emt, ase...) in a child process, so timeouts and crashes of the code are contained")
+
+    def check(self) -> None:
+        try:
+            self.launcher.format(ranks=1, nodes=1, threads=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise Invalid("launcher", f"{self.launcher!r} is not a valid template ({exc}); "
+                          "use only {ranks}, {nodes} and {threads}") from None
+
+    def argv(self, default_command: str) -> list[str]:
+        """The full argv: launcher (filled in) followed by the code's command."""
+        launcher = self.launcher.format(ranks=self.ranks, nodes=self.nodes,
+                                        threads=self.threads_per_rank)
+        return shlex.split(launcher) + shlex.split(self.command or default_command)
+
+    def environment(self) -> dict[str, str]:
+        """Variables added to the code's environment."""
+        return {"OMP_NUM_THREADS": str(self.threads_per_rank), **self.env}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReferenceParams:
+    """Base of every calculator plugin's ``Params``: the machine profile sub-table.
+
+    A plugin declares ``@dataclass(frozen=True, kw_only=True) class Params(ReferenceParams)``
+    with a ``kind: Literal["name"]`` field and its science parameters.
+    """
+
+    profile: Profile = option(factory=Profile, doc="where and how the code runs on this machine (not part of the job hash)")
+
+
+def science_params(params: Any) -> dict[str, Any]:
+    """The parameters that define *what* is computed: everything but ``profile``."""
+    from alearn.config.schema import to_dict
+
+    data = to_dict(params)
+    data.pop("profile", None)
+    return data
 
 
 @dataclass(frozen=True)
 class DispatchConfig:
     """The engine that runs reference calculations."""
 
-    engine: Literal["local", "inprocess", "slurm", "pbs", "lsf", "scheduler"] = option("local", doc="local: Dask LocalCluster; inprocess: this process; slurm/pbs/lsf: dask-jobqueue; scheduler: connect to a running Dask scheduler")
-    workers: int = option(2, doc="concurrent calculations", ge=1)
-    attempts: int = option(3, doc="attempts per calculation (survives restarts)", ge=1)
-    timeout_s: float = option(3600.0, doc="wall-clock limit of one attempt", unit="s", gt=0.0)
+    engine: EngineKind = option("local", doc="local: Dask LocalCluster on 127.0.0.1; inprocess: this process, one at a time; slurm/pbs/lsf: dask-jobqueue pilot jobs; scheduler: connect to a running Dask scheduler")
+    workers: int = option(2, doc="worker processes (local) or pilot jobs (slurm/pbs/lsf)", ge=1)
+    max_concurrent: int | None = option(None, doc="calculations in flight at once (default: the number of workers)", ge=1)
+    attempts: int = option(3, doc="attempts per calculation, counted from its job directory (survives restarts)", ge=1)
+    timeout_s: float = option(3600.0, doc="wall-clock limit of one attempt; the whole process group is killed", unit="s", gt=0.0)
+    jobs_dir: Path = option(Path("jobs"), doc="folder of the job directories (relative to the TOML file)")
+    scheduler_address: str = option("", doc="address of a running Dask scheduler (engine 'scheduler'), e.g. 'tcp://10.0.0.5:8786'")
+    cores_per_job: int = option(1, doc="CPU cores requested per pilot job (the MPI ranks of one calculation)", ge=1)
+    memory: str = option("4GB", doc="memory per pilot job (dask-jobqueue syntax)")
+    walltime: str = option("01:00:00", doc="wall time of a pilot job (HH:MM:SS)")
+    queue: str = option("", doc="batch queue / partition of the pilot jobs")
+    account: str = option("", doc="account / project charged for the pilot jobs")
+    job_directives: tuple[str, ...] = option((), doc="extra batch directives, e.g. ['--constraint=cpu'] (without the #SBATCH prefix)")
+    prologue: tuple[str, ...] = option((), doc="shell lines run in a pilot job before its worker starts, e.g. ['module load qe/7.2']")
+    interface: str = option("", doc="network interface workers and scheduler use (dask-jobqueue), e.g. 'ib0'")
+    local_directory: str = option("", doc="worker scratch folder inside pilot jobs (default: the batch system's)")
+
+    def check(self) -> None:
+        if self.engine == "scheduler" and not self.scheduler_address:
+            raise Invalid("scheduler_address", "is required when engine = 'scheduler' "
+                          "(the address printed by 'dask scheduler', e.g. 'tcp://host:8786')")
+
+    @property
+    def concurrency(self) -> int:
+        """How many calculations the dispatcher keeps in flight."""
+        if self.max_concurrent is not None:
+            return self.max_concurrent
+        return 1 if self.engine == "inprocess" else self.workers
+
+
+__all__ = ["DispatchConfig", "EngineKind", "Profile", "ReferenceParams", "science_params"]
