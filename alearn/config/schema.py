@@ -107,7 +107,7 @@ def describe_type(tp: Any) -> str:
     if origin is tuple:
         return f"a list of {_plural(args[0])}"
     if origin is dict:
-        return f"a table of {describe_type(args[1])} values"
+        return f"a table of {_plural(args[1])}"
     if dataclasses.is_dataclass(tp):
         return "a table"
     names = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
@@ -160,7 +160,7 @@ class _Builder:
             if f.name in raw:
                 values[f.name] = self.value(tp, raw[f.name], key, f)
             elif f.default is _UNSET and f.default_factory is _UNSET:
-                raise self.error(key, f"is required: expected {describe_type(tp)}"
+                raise self.error(key, f"is required: expected {_expected(f, tp)}"
                                  + _doc_hint(f))
         instance = cls(**values)
         check = getattr(instance, "check", None)
@@ -193,9 +193,13 @@ class _Builder:
             hint = closest(kind, kinds) if isinstance(kind, str) else ""
             raise self.error(_join(key, "kind"), f"found {_show(kind)}, expected one of "
                              f"{choices}{hint}")
+        try:
+            schema = kinds[kind]
+        except UserError as exc:  # a registered plugin that cannot be imported
+            raise self.error(_join(key, "kind"), str(exc)) from None
         body = dict(raw)
         body.setdefault("kind", kind)
-        return self.section(kinds[kind], body, key, where=f" for kind = {kind!r}")
+        return self.section(schema, body, key, where=f" for kind = {kind!r}")
 
     def typed(self, tp: Any, raw: Any, key: str) -> Any:
         origin, args = get_origin(tp), get_args(tp)
@@ -226,9 +230,10 @@ class _Builder:
             try:
                 return self.typed(alternative, raw, key)
             except ConfigError as exc:
-                errors.append(exc)
-        if len(errors) == 1:
-            raise errors[0]
+                errors.append((alternative, exc))
+        shaped = [exc for alternative, exc in errors if _same_shape(alternative, raw)]
+        if len(errors) == 1 or len(shaped) == 1:
+            raise (shaped or [errors[0][1]])[0]
         expected = " or ".join(describe_type(a) for a in args if a is not type(None))
         words = [str(w) for a in args if get_origin(a) is Literal for w in get_args(a)]
         hint = closest(raw, words) if isinstance(raw, str) else ""
@@ -256,11 +261,15 @@ class _Builder:
         return raw
 
     def bounds(self, value: Any, key: str, meta: Mapping[str, Any]) -> None:
-        items = value if isinstance(value, tuple) else (value,)
-        for index, item in enumerate(items):
+        if isinstance(value, tuple):
+            items = [(f"{key}[{i}]", item) for i, item in enumerate(value)]
+        elif isinstance(value, dict):
+            items = [(_join(key, k), item) for k, item in value.items()]
+        else:
+            items = [(key, value)]
+        for where, item in items:
             if not isinstance(item, (int, float)) or isinstance(item, bool):
                 continue
-            where = f"{key}[{index}]" if isinstance(value, tuple) else key
             for name, fails, words in (("gt", lambda v, b: v <= b, "greater than"),
                                        ("ge", lambda v, b: v < b, "at least"),
                                        ("lt", lambda v, b: v >= b, "less than"),
@@ -315,10 +324,28 @@ def _default_kind(f: dataclasses.Field) -> str | None:
 def _show(raw: Any) -> str:
     kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list",
             dict: "table"}.get(type(raw), type(raw).__name__)
-    text = repr(raw)
+    text = ("true" if raw else "false") if isinstance(raw, bool) else repr(raw)
     if len(text) > 60:
         text = text[:57] + "..."
     return f"{kind} {text}"
+
+
+def _same_shape(tp: Any, raw: Any) -> bool:
+    """Whether ``raw`` has the TOML shape of ``tp`` (a list for a tuple, a table for a dict or
+    section), so that alternative's own error is the one worth reporting."""
+    origin = get_origin(tp)
+    if isinstance(raw, list):
+        return origin is tuple
+    if isinstance(raw, Mapping):
+        return origin is dict or dataclasses.is_dataclass(tp)
+    return False
+
+
+def _expected(f: dataclasses.Field, tp: Any) -> str:
+    kinds = f.metadata.get("kinds")
+    if kinds is None:
+        return describe_type(tp)
+    return "a table whose 'kind' is one of " + ", ".join(repr(k) for k in sorted(kinds()))
 
 
 def _doc_hint(f: dataclasses.Field) -> str:
