@@ -5,11 +5,25 @@ uncertain structures, label them with a reference code, augment forces into ener
 and keep every iteration as an immutable snapshot.
 """
 
+from __future__ import annotations
+
+import os
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ase.calculators.calculator import Calculator
 
 try:
     __version__ = version("alearn")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "load_calculator"]
+
+
+def load_calculator(path: "str | os.PathLike[str]", **kwargs: "Any") -> "Calculator":
+    """The ASE calculator of a saved surrogate (any kind ``alearn.models.load`` knows)."""
+    from alearn.models import load
+
+    return load(path).as_calculator(**kwargs)

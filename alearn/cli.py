@@ -18,6 +18,7 @@ from alearn.errors import UserError
 COMMAND_MODULES: tuple[str, ...] = (
     "alearn.config.commands",
     "alearn.data.commands",
+    "alearn.train.commands",
 )
 
 DESCRIPTION = """\
