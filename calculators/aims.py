@@ -28,9 +28,11 @@ from ase.data import atomic_numbers
 from alearn.config.schema import Invalid, option
 from alearn.data.records import Labels
 from alearn.errors import UserError
-from alearn.label.protocol import CalculationFailed, FailureKind, Profile
+from alearn.config.dispatch import Profile, ReferenceParams
+from alearn.label.protocol import STDERR, STDOUT, CalculationFailed, FailureKind
 from alearn_calculators import dft_common as common
 
+#: the name FHI-aims' standard output conventionally gets when run by hand
 OUTPUT = "aims.out"
 SPECIES_LEVELS = ("light", "intermediate", "tight", "really_tight")
 HYBRIDS = ("hse06", "pbe0", "b3lyp", "hse03", "lc_wpbeh")
@@ -44,8 +46,8 @@ FINISHED_MARKER = "Have a nice day."
 Level = Literal["light", "intermediate", "tight", "really_tight"]
 
 
-@dataclass(frozen=True)
-class AimsParams:
+@dataclass(frozen=True, kw_only=True)
+class AimsParams(ReferenceParams):
     """[reference] kind = "aims" — the science of an FHI-aims calculation (not where it runs)."""
 
     kind: Literal["aims"] = option("aims", doc="reference code: FHI-aims")
@@ -205,8 +207,6 @@ class AimsCalculator:
 
     name: ClassVar[str] = "aims"
     Params: ClassVar[type] = AimsParams
-    #: the dispatcher sends the executable's standard output to this file
-    stdout: ClassVar[str] = OUTPUT
     default_command: ClassVar[str] = "aims.x"
 
     def __init__(self, params: AimsParams, recovery: tuple[str, ...] = ()) -> None:
@@ -228,7 +228,7 @@ class AimsCalculator:
                                               "n_atoms": len(atoms)})
 
     def command(self, profile: Profile) -> list[str]:
-        return common.profile_argv(profile, self.default_command)
+        return profile.argv(self.default_command)
 
     def run_in_process(self, workdir: Path) -> None:
         raise TypeError("FHI-aims runs as an external program: use command(), not run_in_process()")
@@ -246,12 +246,20 @@ class AimsCalculator:
 
     def dry_run(self, profile: Profile) -> list[str]:
         """The exact shell lines each calculation runs (modules, environment, command)."""
-        return common.shell_lines(profile, self.command(profile), self.stdout)
+        return common.shell_lines(profile, self.command(profile), STDOUT, STDERR)
 
 
 def find_aims_output(workdir: Path) -> Path | None:
-    """``aims.out`` (or its gzipped form) in an attempt directory."""
-    return common.find_output(workdir, OUTPUT)
+    """FHI-aims' output in an attempt directory: the dispatcher's stdout file or ``aims.out``.
+
+    FHI-aims prints its output on standard output; the dispatcher captures it in ``stdout.txt``.
+    An ``aims.out`` (a run by hand, ``aims.x > aims.out``) is accepted too; gzipped forms as well.
+    """
+    for name in (STDOUT, OUTPUT):
+        path = common.find_output(workdir, name)
+        if path is not None:
+            return path
+    return None
 
 
 def classify_output(text: str) -> CalculationFailed | None:
@@ -317,7 +325,7 @@ def read_aims_results(workdir: Path, compress_outputs: bool = True) -> Labels:
     """Labels from an attempt directory, or :class:`CalculationFailed` with the reason."""
     path = find_aims_output(workdir)
     if path is None:
-        raise CalculationFailed(FailureKind.INFRASTRUCTURE, f"no {OUTPUT} in {workdir}")
+        raise CalculationFailed(FailureKind.INFRASTRUCTURE, f"no FHI-aims output ({STDOUT} or {OUTPUT}) in {workdir}")
     text = common.read_text(path)
     failure = classify_output(text)
     if failure is not None:
@@ -327,8 +335,8 @@ def read_aims_results(workdir: Path, compress_outputs: bool = True) -> Labels:
     except Exception as exc:  # ASE raises assorted errors on malformed output
         raise CalculationFailed(FailureKind.INVALID, f"ASE could not parse aims.out: {exc}") from None
     labels = _labels(parsed, workdir, _extras(text, common.read_attempt_record(workdir).get("recovery", [])))
-    if compress_outputs:
-        common.apply_output_policy(workdir, compress_names=[OUTPUT], delete_names=[])
+    if compress_outputs and path.suffix != ".gz":
+        common.apply_output_policy(workdir, compress_names=[path.name], delete_names=[])
     return labels
 
 

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
-from alearn.label.protocol import CalculationFailed, FailureKind, Profile
+from alearn.config.dispatch import Profile
+from alearn.label.protocol import CalculationFailed, FailureKind
 
 #: the record of what an attempt ran with (recovery step and the changes it made)
 ATTEMPT_RECORD = "alearn_attempt.json"
@@ -52,32 +53,16 @@ def kpoint_grid(atoms: Atoms, density_per_A: float, explicit: tuple[int, ...] = 
     return (grid[0], grid[1], grid[2])
 
 
-def launcher_argv(profile: Profile) -> list[str]:
-    """The launcher template of a profile filled in (``srun -n {ranks}`` → ``srun -n 4``)."""
-    if not profile.launcher.strip():
-        return []
-    text = profile.launcher.format(ranks=profile.ranks, nodes=profile.nodes,
-                                   threads=profile.threads_per_rank,
-                                   threads_per_rank=profile.threads_per_rank)
-    return shlex.split(text)
+def shell_lines(profile: Profile, argv: list[str], stdout_name: str, stderr_name: str) -> list[str]:
+    """What one calculation amounts to in shell form: modules, environment, command, redirection.
 
-
-def profile_argv(profile: Profile, default_command: str) -> list[str]:
-    """Launcher + executable: the argv one calculation runs in its attempt directory."""
-    command = profile.command.strip() or default_command
-    return launcher_argv(profile) + shlex.split(command)
-
-
-def shell_lines(profile: Profile, argv: list[str], stdout_name: str | None) -> list[str]:
-    """What a job script would contain for one calculation: modules, environment, command."""
-    lines = [f"module load {module}" for module in profile.modules]
-    lines += [f"export {key}={shlex.quote(value)}" for key, value in profile.env]
-    if profile.threads_per_rank:
-        lines.append(f"export OMP_NUM_THREADS={profile.threads_per_rank}")
-    command = shlex.join(argv)
-    if stdout_name:
-        command += f" > {stdout_name} 2> {stdout_name}.err"
-    lines.append(command)
+    This mirrors what the dispatcher does (``module load`` through a login shell, the profile's
+    environment, the argv run in the attempt directory with stdout and stderr to files); it is
+    what ``alearn run --dry-run`` prints per calculation.
+    """
+    lines = [f"module load {' '.join(profile.modules)}"] if profile.modules else []
+    lines += [f"export {key}={shlex.quote(value)}" for key, value in profile.environment().items()]
+    lines.append(f"{shlex.join(argv)} > {stdout_name} 2> {stderr_name}")
     return lines
 
 

@@ -29,7 +29,8 @@ from ase.data import atomic_numbers
 from alearn.config.schema import Invalid, option
 from alearn.data.records import Labels
 from alearn.errors import UserError
-from alearn.label.protocol import CalculationFailed, FailureKind, Profile
+from alearn.config.dispatch import Profile, ReferenceParams
+from alearn.label.protocol import STDERR, STDOUT, CalculationFailed, FailureKind
 from alearn_calculators import dft_common as common
 
 UNCONVERGED_MARKER = "aborting loop EDIFF was not reached"
@@ -43,8 +44,8 @@ XC_TAGS = {
 }
 
 
-@dataclass(frozen=True)
-class VaspParams:
+@dataclass(frozen=True, kw_only=True)
+class VaspParams(ReferenceParams):
     """[reference] kind = "vasp" — the science of a VASP calculation (not where it runs)."""
 
     kind: Literal["vasp"] = option("vasp", doc="reference code: VASP")
@@ -205,8 +206,6 @@ class VaspCalculator:
 
     name: ClassVar[str] = "vasp"
     Params: ClassVar[type] = VaspParams
-    #: the dispatcher sends the executable's standard output to this file
-    stdout: ClassVar[str] = "vasp.out"
     default_command: ClassVar[str] = "vasp_std"
 
     def __init__(self, params: VaspParams, recovery: tuple[str, ...] = ()) -> None:
@@ -226,7 +225,7 @@ class VaspCalculator:
                                               "order": order, "periodic": bool(atoms.pbc.all())})
 
     def command(self, profile: Profile) -> list[str]:
-        return common.profile_argv(profile, self.default_command)
+        return profile.argv(self.default_command)
 
     def run_in_process(self, workdir: Path) -> None:
         raise TypeError("VASP runs as an external program: use command(), not run_in_process()")
@@ -249,7 +248,7 @@ class VaspCalculator:
 
     def dry_run(self, profile: Profile) -> list[str]:
         """The exact shell lines each calculation runs (modules, environment, command)."""
-        return common.shell_lines(profile, self.command(profile), self.stdout)
+        return common.shell_lines(profile, self.command(profile), STDOUT, STDERR)
 
 
 def classify_outcar(text: str | None) -> CalculationFailed | None:
