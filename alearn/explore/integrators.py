@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from ase import Atoms, units
 from ase.md.md import MolecularDynamics
-from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary, ZeroRotation
+from ase.md.velocitydistribution import Stationary, ZeroRotation
 
 from alearn.errors import UserError
 
@@ -26,7 +26,11 @@ MD_METHODS = ("langevin", "bussi", "nose_hoover", "npt", "nve")
 def initial_velocities(atoms: Atoms, temperature_K: float, rng: np.random.Generator) -> None:
     """Maxwell–Boltzmann momenta at ``temperature_K`` without net translation (or rotation for
     non-periodic structures)."""
-    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
+    try:
+        from ase.md.velocitydistribution import thermalize_momenta   # ASE ≥ 3.29
+    except ImportError:  # pragma: no cover - older ASE
+        from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as thermalize_momenta
+    thermalize_momenta(atoms, temperature_K=temperature_K, rng=rng)
     Stationary(atoms)
     if not atoms.pbc.any() and len(atoms) > 2:
         ZeroRotation(atoms)

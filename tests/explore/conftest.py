@@ -28,8 +28,10 @@ class FakeSurrogate(Calculator):
                               "max_force_std", "extrapolation", "extrapolation_distance"]
 
     def __init__(self, reference: np.ndarray, base: float = 0.01, slope: float = 1.0,
-                 extrapolate_A: float = 0.5, **kwargs) -> None:
+                 extrapolate_A: float = 0.5, fail_beyond_A: float | None = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
+        self.fail_beyond_A = fail_beyond_A
         self.reference = np.asarray(reference, dtype=float)
         self.base, self.slope, self.extrapolate_A = base, slope, extrapolate_A
         self.emt = EMT()
@@ -43,6 +45,8 @@ class FakeSurrogate(Calculator):
         if work.pbc.all():
             self.results["stress"] = work.get_stress()
         moved = np.linalg.norm(work.get_positions() - self.reference, axis=1)
+        if self.fail_beyond_A is not None and moved.max() > self.fail_beyond_A:
+            raise RuntimeError("fake surrogate: geometry outside its domain")
         std = self.base + self.slope * moved
         self.results["forces_std"] = std
         self.results["max_force_std"] = float(std.max())
@@ -67,3 +71,9 @@ def cluster() -> Atoms:
 @pytest.fixture
 def copper_bulk() -> Atoms:
     return bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2))   # 32 atoms
+
+
+@pytest.fixture
+def make_factory():
+    """``make_factory(atoms, **kwargs)`` → a picklable factory of the fake surrogate."""
+    return fake_factory
