@@ -19,6 +19,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "alearn.config.commands",
     "alearn.data.commands",
     "alearn.train.commands",
+    "alearn.campaign.commands",
+    "alearn.report.commands",
 )
 
 DESCRIPTION = """\

@@ -1,0 +1,87 @@
+"""``alearn status``: one row per iteration, from the verified snapshots and the running staging."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alearn.campaign.files import read_json
+from alearn.campaign.layout import CampaignDir
+from alearn.campaign.progress import PROGRESS
+from alearn.campaign.snapshot import verify_all
+
+STAGE_ABBREVIATIONS = {"initial": "init", "explore": "exp", "select": "sel", "label": "lab",
+                       "augment": "aug", "train": "train", "evaluate": "eval"}
+
+
+def iteration_row(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The status facts of one committed iteration."""
+    counts = manifest.get("counts", {})
+    test = manifest.get("metrics", {}).get("test", {})
+    frames = counts.get("frames", 0)
+    pct = {k: (100.0 * counts.get(k, 0) / frames if frames else None)
+           for k in ("accurate", "candidate", "failed")}
+    return {"iteration": manifest["iteration"], "committed": True,
+            "walkers": counts.get("walkers", 0), "frames": frames,
+            "accurate_pct": pct["accurate"], "candidate_pct": pct["candidate"],
+            "failed_pct": pct["failed"], "labelled": counts.get("labelled", 0),
+            "augmented": counts.get("augmented", 0), "failed_calculations": counts.get("label_failed", 0),
+            "reference_total": counts.get("reference_total", 0),
+            "train_rows": counts.get("train_rows", 0), "test_rows": counts.get("test_rows", 0),
+            "test_energy_mae_meV_atom": _milli(test.get("energy_mae_eV_atom")),
+            "test_force_rmse_eV_A": test.get("force_rmse_eV_A"),
+            "test_force_angle_deg": test.get("force_angle_mean_deg"),
+            "calibration_spearman": test.get("calibration", {}).get("spearman"),
+            "seconds": manifest.get("timings_s", {}), "stop_reason": manifest.get("stop_reason")}
+
+
+def _milli(value: float | None) -> float | None:
+    return None if value is None else 1000.0 * value
+
+
+def collect(directory: Path) -> dict[str, Any]:
+    """Everything ``alearn status`` shows, as JSON-ready data."""
+    layout = CampaignDir(Path(directory))
+    layout.require()
+    manifests = verify_all(layout)
+    rows = [iteration_row(m) for m in manifests]
+    running = None
+    staging = layout.staging(len(manifests))
+    if (staging / PROGRESS).is_file():
+        done = read_json(staging / PROGRESS)["stages"]
+        running = {"iteration": len(manifests), "stages_done": list(done),
+                   "seconds": {k: v["seconds"] for k, v in done.items()}}
+    stop = manifests[-1].get("stop_reason") if manifests else None
+    return {"directory": str(layout.root), "iterations": rows, "in_progress": running,
+            "stop_reason": stop}
+
+
+def render(data: dict[str, Any], console: Any) -> None:
+    """The status as a rich table."""
+    from rich.table import Table
+
+    table = Table(title=f"campaign {data['directory']}")
+    for name in ("it", "walkers", "frames", "acc %", "cand %", "fail %", "labelled", "augm.",
+                 "failed calc.", "E MAE meV/at", "F RMSE eV/Å", "time per stage (s)"):
+        table.add_column(name, justify="right" if name != "time per stage (s)" else "left")
+    for row in data["iterations"]:
+        table.add_row(str(row["iteration"]), str(row["walkers"]), str(row["frames"]),
+                      _fmt(row["accurate_pct"], 0), _fmt(row["candidate_pct"], 0),
+                      _fmt(row["failed_pct"], 0), str(row["labelled"]), str(row["augmented"]),
+                      str(row["failed_calculations"]), _fmt(row["test_energy_mae_meV_atom"], 2),
+                      _fmt(row["test_force_rmse_eV_A"], 3), _times(row["seconds"]))
+    console.print(table)
+    if data["in_progress"]:
+        running = data["in_progress"]
+        console.print(f"iteration {running['iteration']} in progress; done: "
+                      + (", ".join(running["stages_done"]) or "nothing yet"))
+    if data["stop_reason"]:
+        console.print(f"stopped: {data['stop_reason']}")
+
+
+def _fmt(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _times(seconds: dict[str, float]) -> str:
+    return " ".join(f"{STAGE_ABBREVIATIONS.get(k, k)} {v:.1f}" for k, v in seconds.items())

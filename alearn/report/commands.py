@@ -1,0 +1,21 @@
+"""``alearn report DIR``: the HTML report of a campaign."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    report = subparsers.add_parser("report", help="write an HTML report with plots of a campaign")
+    report.add_argument("directory", type=Path, help="campaign directory")
+    report.add_argument("--out", type=Path, default=None, help="output file (default: DIR/report.html)")
+    report.set_defaults(handler=report_command)
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from alearn.report.html import build_report
+
+    print(f"report written to {build_report(args.directory, args.out)}")
+    return 0
