@@ -159,7 +159,7 @@ class _Fit:
             loss = self.loss(order[start:start + self.cfg.batch_size], alpha).sum()
             loss.backward()
             self.optimiser.step()
-            total += float(loss) * min(self.cfg.batch_size, n - start)
+            total += float(loss.detach()) * min(self.cfg.batch_size, n - start)
         return total / n
 
     def validate(self) -> np.ndarray:
