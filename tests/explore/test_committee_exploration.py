@@ -1,0 +1,68 @@
+"""Exploration with a real (tiny, briefly trained) committee loaded from its model directory."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from ase.calculators.emt import EMT
+from ase.calculators.singlepoint import SinglePointCalculator
+
+from alearn.config.ann import CommitteeConfig, DescriptorConfig, TrainConfig
+from alearn.config.explore import ExploreConfig, MonitorConfig, SelectConfig, StageConfig, TrustConfig
+from alearn.explore.run import run_walkers, walker_plan
+from alearn.models import load
+from alearn.select.selector import select_candidates
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    from ase.cluster import Octahedron
+
+    from alearn.train.trainer import train_committee
+
+    rng = np.random.default_rng(0)
+    base = Octahedron("Cu", 3)
+    base.center(vacuum=5.0)
+    data = []
+    for _ in range(12):
+        atoms = base.copy()
+        atoms.positions += rng.normal(0.0, 0.08, atoms.positions.shape)
+        atoms.calc = EMT()
+        energy, forces = atoms.get_potential_energy(), atoms.get_forces()
+        atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=forces)
+        data.append(atoms)
+    model, _ = train_committee(
+        data, [], DescriptorConfig(radial_cutoff_A=4.5, angular_cutoff_A=3.0, radial_order=6,
+                                   angular_order=3),
+        CommitteeConfig(members=3, hidden=(8, 8)),
+        TrainConfig(epochs=40, validation_fraction=0.0, patience=0), seed=0)
+    directory = tmp_path_factory.mktemp("committee")
+    model.save(directory)
+    return directory, base
+
+
+def test_walkers_on_a_committee_store_its_model_deviation(tmp_path, model_dir):
+    directory, start = model_dir
+    explore = ExploreConfig(walkers=2, timestep_fs=1.0, monitor=MonitorConfig(every_steps=10),
+                            stages=(StageConfig(temperature_K=300.0, steps=40),))
+    select = SelectConfig(trust=TrustConfig(lo=0.02, hi=5.0), budget=3, min_frame_gap=0)
+    with ThreadPoolExecutor(2) as engine:
+        result = run_walkers([start], walker_plan(explore, select, 1), str(directory), engine,
+                             np.random.default_rng(0), tmp_path)
+    calc = load(directory).as_calculator()
+    for outcome in result.walkers:
+        frames = result.walker_frames(outcome.walker)
+        assert outcome.counts.total == len(frames) == 4
+        for k in range(len(frames)):
+            atoms = frames.atoms(k)
+            atoms.calc = calc
+            atoms.get_potential_energy()
+            assert frames.measure[k] == pytest.approx(calc.results["max_force_std"], rel=1e-3)
+            assert frames.energy[k] == pytest.approx(calc.results["energy"], abs=1e-3)
+    selection = select_candidates(result, select)
+    assert selection.counts == result.counts
+    assert len(selection.selected) == min(3, selection.decorrelated)
+    for chosen in selection.selected:
+        assert chosen.explanation.element == "Cu" and chosen.measure >= 0.02
