@@ -29,7 +29,7 @@ EnergyChoice = Literal["auto", "energy", "free_energy"]
 #: format name → the calculator name recorded in the provenance
 _CODE_OF_FORMAT = {"vasp-out": "vasp", "vasp-xml": "vasp", "aims-output": "aims"}
 _AENET_ENERGY = re.compile(
-    r"^\s*#\s*total\s+energy\s*=\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eEdD][-+]?\d+)?)\s*(\w+)?",
+    r"^[ \t]*#[ \t]*total[ \t]+energy[ \t]*=[ \t]*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eEdD][-+]?\d+)?)[ \t]*([A-Za-z]+)?",
     re.IGNORECASE | re.MULTILINE)
 
 
@@ -83,10 +83,14 @@ def read_frames(path: Path, fmt: str, options: LabelOptions = LabelOptions()) ->
 
 
 def _ase_read(path: Path, fmt: str) -> list[Atoms]:
+    import warnings
+
     from ase.io import read
 
     try:
-        images = read(str(path), index=":", format=fmt)
+        with warnings.catch_warnings():  # ASE announces its aims reader's move to a plugin
+            warnings.simplefilter("ignore", FutureWarning)
+            images = read(str(path), index=":", format=fmt)
     except Exception as exc:  # ASE's readers raise many types on bad input
         raise UserError(f"{path}: ase.io.read could not read it as {fmt!r}: "
                         f"{type(exc).__name__}: {exc}") from None
