@@ -23,12 +23,11 @@ def jobqueue_kwargs(config: DispatchConfig) -> dict[str, Any]:
         "cores": 1, "processes": 1, "memory": config.memory, "walltime": config.walltime,
         "job_name": "alearn-pilot", "job_extra_directives": list(config.job_directives),
         "job_script_prologue": ["export OMP_NUM_THREADS=1", *config.prologue],
-        "worker_extra_args": ["--nthreads", "1"],
     }
     if config.queue:
         kwargs["queue"] = config.queue
     if config.account:
-        kwargs["account"] = config.account
+        kwargs["project" if config.engine == "lsf" else "account"] = config.account
     if config.interface:
         kwargs["interface"] = config.interface
     if config.local_directory:
