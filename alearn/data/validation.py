@@ -14,9 +14,10 @@ from ase import Atoms
 
 from alearn.data.records import Labels
 
-#: decimals kept by the content hash (Å, eV, eV/Å; stress in eV/Å³ keeps more): an extxyz
-#: round trip (8 decimals) hashes to the same value
-_HASH_DECIMALS = {"positions": 6, "cell": 6, "energy": 6, "forces": 6, "stress": 9}
+#: decimals kept by the content hash (Å, eV, eV/Å; stress in eV/Å³ keeps more).  Eight is
+#: what ASE's extended XYZ writer keeps for positions and forces, so an export → import round
+#: trip hashes to the same value (rounding twice to the same grid changes nothing)
+_HASH_DECIMALS = {"positions": 8, "cell": 8, "energy": 8, "forces": 8, "stress": 10}
 
 
 def voigt_stress(stress: np.ndarray | None) -> np.ndarray | None:

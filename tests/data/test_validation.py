@@ -80,10 +80,10 @@ def test_content_hash_ignores_noise_below_rounding_but_sees_changes() -> None:
     atoms, labels = water(), Labels(-1.0, forces(3))
     reference = content_hash(atoms, labels)
     jittered = atoms.copy()
-    jittered.positions += 1e-9
+    jittered.positions += 1e-13
     assert content_hash(jittered, labels) == reference
     moved = atoms.copy()
-    moved.positions[0, 0] += 1e-3
+    moved.positions[0, 0] += 1e-6
     assert content_hash(moved, labels) != reference
     assert content_hash(atoms, Labels(-1.001, forces(3))) != reference
     assert content_hash(atoms, Labels(-1.0)) != reference  # forces present or not
