@@ -196,13 +196,13 @@ def _store(ctx: _Context, atoms: Atoms, labels: Labels, h: str, index: int,
     provenance = Provenance(Source.REFERENCE, iteration=ctx.iteration,
                             calculator=ctx.calculator.name, params_hash=params_hash(ctx.calculator),
                             job_hash=h, subset=ctx.subset)
-    reused = bool(ctx.store.has_job(h))
     inserted = ctx.store.add(atoms.copy(), labels, provenance)
     reason = getattr(inserted, "reason", None)
     if reason is not None:
         return JobOutcome(index, h, Status.REJECTED, attempts=attempts, reason=str(reason))
-    row_id = getattr(inserted, "id", None)
-    return JobOutcome(index, h, Status.STORED, row_id=row_id, attempts=attempts, reused=reused)
+    reused = not getattr(inserted, "new", True)
+    return JobOutcome(index, h, Status.STORED, row_id=getattr(inserted, "id", None),
+                      attempts=attempts, reused=reused)
 
 
 def _cancel_all(ctx: _Context, tasks: dict[str, JobTask], groups: dict[str, list[int]],

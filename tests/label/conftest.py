@@ -24,6 +24,7 @@ def _fakes_importable(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def store(tmp_path: Path):
-    from fakestore import FakeStore
+    from alearn.data.store import Store
 
-    return FakeStore(tmp_path / "store.db")
+    with Store.open(tmp_path / "store.db") as opened:
+        yield opened

@@ -42,7 +42,7 @@ def test_success_stores_labels_with_lennard_jones_values(tmp_path, store) -> Non
     assert outcome.status is Status.STORED and outcome.attempts == 1
     r = 1.2
     energy = 4 * (r ** -12 - r ** -6)
-    row = store.db.get(id=outcome.row_id)
+    row = store.get(outcome.row_id).labels
     assert row.energy == pytest.approx(energy, rel=1e-12)
     fz = 4 * (12 * r ** -13 - 6 * r ** -7)
     np.testing.assert_allclose(row.forces[1], [0, 0, fz], rtol=1e-12)

@@ -11,9 +11,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from fakestore import FakeStore
 from proctools import alive, recorded_pids, wait_until
 
+from alearn.data.store import Store
 from alearn.label.jobs import JobDir
 
 pytestmark = pytest.mark.timeout(240)
@@ -28,17 +28,18 @@ SCRIPT = textwrap.dedent("""
     from alearn.label.dispatcher import label_structures
     from alearn.label.engines import make_engine
     from fakecalc import FakeCalculator
-    from fakestore import FakeStore
+    from alearn.data.store import Store
 
     def main():
         root = Path(sys.argv[1])
         calc = FakeCalculator(FakeCalculator.Params(sleep_s=0.4))
         structures = [Atoms("Ar2", positions=[[0, 0, 0], [0, 0, 1.0 + 0.05 * i]])
                       for i in range({n})]
-        with make_engine(DispatchConfig(engine="local", workers=2)) as engine:
+        with make_engine(DispatchConfig(engine="local", workers=2)) as engine, \
+                Store.open(root / "store.db") as store:
             pids = list(engine.client.run(os.getpid).values())
             (root / "workers.json").write_text(json.dumps(pids))
-            report = label_structures(structures, calc, Profile(), FakeStore(root / "store.db"),
+            report = label_structures(structures, calc, Profile(), store,
                                       engine=engine, jobs_dir=root / "jobs", max_concurrent=2)
         print(json.dumps([o.status.value for o in report.outcomes]))
 
@@ -76,8 +77,8 @@ def test_sigkill_of_the_labelling_process_and_rerun(tmp_path: Path) -> None:
     job_dirs = [p for p in (tmp_path / "jobs").iterdir() if p.is_dir()]
     assert len(job_dirs) == N
     assert all((p / "result.json").exists() for p in job_dirs)  # every job terminal
-    store = FakeStore(tmp_path / "store.db")
-    hashes = store.job_hashes()
+    with Store.open(tmp_path / "store.db") as store:
+        hashes = [row.provenance.job_hash for row in store.rows()]
     assert len(hashes) == len(set(hashes)) == N
     workers = json.loads((tmp_path / "workers.json").read_text())
     assert wait_until(lambda: not any(alive(p) for p in workers + recorded_pids(tmp_path / "jobs")),

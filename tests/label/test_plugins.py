@@ -26,7 +26,7 @@ def label_one(tmp_path: Path, store, calc, atoms: Atoms):
                               engine=InProcessEngine(), jobs_dir=tmp_path / "jobs")
     (outcome,) = report.outcomes
     assert outcome.status is Status.STORED, outcome.reason
-    return store.db.get(id=outcome.row_id)
+    return store.get(outcome.row_id).labels
 
 
 def make(kind: str, **raw):
