@@ -18,6 +18,7 @@ from alearn.errors import UserError
 COMMAND_MODULES: tuple[str, ...] = (
     "alearn.config.commands",
     "alearn.data.commands",
+    "alearn.label.command",
     "alearn.train.commands",
     "alearn.campaign.commands",
     "alearn.report.commands",
