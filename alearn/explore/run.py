@@ -13,6 +13,7 @@ executor, the Dask engine of :mod:`alearn.label`).  ``out_dir`` receives one
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from dataclasses import dataclass
@@ -113,6 +114,18 @@ def _outcome_from_dict(data: dict[str, Any]) -> WalkerOutcome:
     return WalkerOutcome(**{**data, "events": events, "counts": Counts(**data["counts"])})
 
 
+def _submit(engine: Any, task: WalkerTask, key: str) -> Any:
+    """``engine.submit(run_walker, task)``, naming the task where the engine takes a ``key``
+    (alearn's Dask engine requires one; ``concurrent.futures`` executors take none)."""
+    try:
+        takes_key = "key" in inspect.signature(engine.submit).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        takes_key = False
+    if takes_key:
+        return engine.submit(run_walker, task, key=key)
+    return engine.submit(run_walker, task)
+
+
 def run_walkers(starts: Sequence[Atoms], plan: WalkerPlan, calculator: CalculatorSpec,
                 engine: Any, rng: np.random.Generator, out_dir: str | Path) -> ExplorationResult:
     """Run ``plan.walkers`` walkers (starts used round-robin) through ``engine``; wait for all."""
@@ -128,7 +141,7 @@ def run_walkers(starts: Sequence[Atoms], plan: WalkerPlan, calculator: Calculato
         task = WalkerTask(k, k % len(starts), starts[k % len(starts)].copy(), plan.stage,
                           plan.timestep_fs, plan.monitor, calculator, int(seeds[k]),
                           out_dir / f"walker_{k:03d}.npz")
-        futures.append(engine.submit(run_walker, task))
+        futures.append(_submit(engine, task, f"explore-{plan.iteration}-walker{k}-{seeds[k]}"))
     outcomes = tuple(future.result() for future in futures)
     result = ExplorationResult(plan.iteration, out_dir, outcomes, plan.monitor.lo, plan.monitor.hi)
     result.save_index()

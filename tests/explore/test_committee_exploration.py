@@ -66,3 +66,21 @@ def test_walkers_on_a_committee_store_its_model_deviation(tmp_path, model_dir):
     assert len(selection.selected) == min(3, selection.decorrelated)
     for chosen in selection.selected:
         assert chosen.explanation.element == "Cu" and chosen.measure >= 0.02
+
+
+@pytest.mark.slow
+def test_walkers_run_on_the_dask_engine_of_alearn_label(tmp_path, model_dir):
+    from alearn.config.dispatch import DispatchConfig
+    from alearn.label.engines import InProcessEngine, make_engine
+
+    directory, start = model_dir
+    explore = ExploreConfig(walkers=2, timestep_fs=1.0, monitor=MonitorConfig(every_steps=5),
+                            stages=(StageConfig(temperature_K=300.0, steps=10),))
+    plan = walker_plan(explore, SelectConfig(), 1)
+    with make_engine(DispatchConfig(engine="local", workers=1)) as engine:
+        on_dask = run_walkers([start], plan, str(directory), engine, np.random.default_rng(4),
+                              tmp_path / "dask")
+    here = run_walkers([start], plan, str(directory), InProcessEngine(),
+                       np.random.default_rng(4), tmp_path / "here")
+    assert [w.counts for w in on_dask.walkers] == [w.counts for w in here.walkers]
+    assert np.array_equal(on_dask.walker_frames(1).positions, here.walker_frames(1).positions)

@@ -1,0 +1,111 @@
+"""Cost of monitoring per MD step, as a ratio to unmonitored MD with the same committee.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/explore_overhead.py --model /tmp/explore_demo/model
+
+Runs Langevin MD on a water cluster with the committee calculator (a) plainly with
+``dyn.run(steps)`` and (b) as an alearn walker monitored every n steps (uncertainty measure,
+sanity checks including the closest-pair search, frame storage in memory), side by side and
+repeated, and prints the median time per step and the ratio.  Without ``--model`` a committee
+with random weights (default descriptor, 4 members, 16×16 hidden) is used: the cost of a
+committee evaluation does not depend on its weights.  The trust window is set wide open so no
+walker rolls back (the number of force evaluations is identical in both runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from ase import Atoms, units
+from ase.build import molecule
+from ase.md.langevin import Langevin
+
+from alearn.config.explore import ExploreConfig, MonitorConfig, SelectConfig, StageConfig, TrustConfig
+from alearn.explore.integrators import initial_velocities
+from alearn.explore.run import walker_plan
+from alearn.explore.walker import WalkerTask, _MdWalker
+
+
+def water_cluster(n: int) -> Atoms:
+    rng = np.random.default_rng(0)
+    atoms = Atoms()
+    for k in range(n):
+        w = molecule("H2O")
+        w.rotate(rng.uniform(0, 360), rng.normal(size=3), center="COP")
+        w.translate(3.0 * np.array([k % 3, (k // 3) % 3, k // 9], dtype=float))
+        atoms += w
+    atoms.center(vacuum=6.0)
+    return atoms
+
+
+def calculator(model: Path | None, elements: tuple[str, ...]):
+    if model is not None:
+        from alearn.models import load
+
+        return load(model).as_calculator()
+    from alearn.descriptors.chebyshev import ChebyshevSpec
+    from alearn.models.committee import Committee
+
+    spec = ChebyshevSpec(elements)
+    committee = Committee(spec, (16, 16), "softplus", 4, seeds=range(4))
+    with torch.no_grad():
+        committee.scale.mul_(0.05)       # gentle random surface: MD stays finite
+    return committee.as_calculator()
+
+
+def plain(atoms: Atoms, calc, steps: int, seed: int) -> float:
+    atoms = atoms.copy()
+    atoms.calc = calc
+    rng = np.random.default_rng(seed)
+    initial_velocities(atoms, 300.0, rng)
+    dyn = Langevin(atoms, 0.5 * units.fs, temperature_K=300.0, friction=0.01 / units.fs,
+                   rng=rng, fixcm=False)
+    started = time.perf_counter()
+    dyn.run(steps)
+    return (time.perf_counter() - started) / steps
+
+
+def monitored(atoms: Atoms, calc, steps: int, every: int, seed: int) -> float:
+    explore = ExploreConfig(walkers=1, timestep_fs=0.5, monitor=MonitorConfig(every_steps=every),
+                            stages=(StageConfig(temperature_K=300.0, steps=steps),))
+    plan = walker_plan(explore, SelectConfig(trust=TrustConfig(lo=0.05, hi=1e9)), 1)
+    task = WalkerTask(0, 0, atoms, plan.stage, plan.timestep_fs, plan.monitor, lambda: calc, seed,
+                      Path("/dev/null"))
+    walker = _MdWalker(task, calc)
+    started = time.perf_counter()
+    walker.run()
+    return (time.perf_counter() - started) / steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--waters", type=int, default=6)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--every", type=int, nargs="+", default=[1, 10, 50])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    atoms = water_cluster(args.waters)
+    calc = calculator(args.model, ("H", "O"))
+    plain(atoms, calc, 20, 0)                                  # warm-up
+    rows = {"plain": []} | {n: [] for n in args.every}
+    for r in range(args.repeats):
+        rows["plain"].append(plain(atoms, calc, args.steps, r))
+        for n in args.every:
+            rows[n].append(monitored(atoms, calc, args.steps, n, r))
+    base = statistics.median(rows["plain"])
+    print(f"{len(atoms)} atoms, {args.steps} steps × {args.repeats} repeats, "
+          f"model: {args.model or 'random committee'}")
+    print(f"unmonitored: {1e3 * base:.3f} ms/step")
+    for n in args.every:
+        t = statistics.median(rows[n])
+        print(f"monitored every {n:3d} steps: {1e3 * t:.3f} ms/step, ratio {t / base:.3f}")
+
+
+if __name__ == "__main__":
+    main()
