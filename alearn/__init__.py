@@ -19,7 +19,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__", "load_calculator"]
+__all__ = ["__version__", "label_structures", "load_calculator"]
 
 
 def load_calculator(path: "str | os.PathLike[str]", **kwargs: "Any") -> "Calculator":
@@ -27,3 +27,11 @@ def load_calculator(path: "str | os.PathLike[str]", **kwargs: "Any") -> "Calcula
     from alearn.models import load
 
     return load(path).as_calculator(**kwargs)
+
+
+def label_structures(*args: "Any", **kwargs: "Any") -> "Any":
+    """Label structures with a reference calculator into a store (see
+    :func:`alearn.label.dispatcher.label_structures`)."""
+    from alearn.label.dispatcher import label_structures as run
+
+    return run(*args, **kwargs)
