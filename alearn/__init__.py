@@ -19,7 +19,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__", "label_structures", "load_calculator"]
+__all__ = ["__version__", "label_structures", "load_calculator", "load_campaign", "open_store"]
 
 
 def load_calculator(path: "str | os.PathLike[str]", **kwargs: "Any") -> "Calculator":
@@ -35,3 +35,18 @@ def label_structures(*args: "Any", **kwargs: "Any") -> "Any":
     from alearn.label.dispatcher import label_structures as run
 
     return run(*args, **kwargs)
+
+
+def load_campaign(path: "str | os.PathLike[str]") -> "Any":
+    """Read and validate a campaign TOML file (see :func:`alearn.config.campaign.load_campaign`)."""
+    from alearn.config.campaign import load_campaign as load
+
+    return load(path)
+
+
+def open_store(url: "str | os.PathLike[str]", *, min_distance_A: float = 0.5) -> "Any":
+    """Open (creating when needed) a labelled-structure store: an SQLite path or a
+    ``postgresql://`` URL (see :class:`alearn.data.store.Store`)."""
+    from alearn.data.store import Store
+
+    return Store.open(url, min_distance_A=min_distance_A)
