@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "alearn.data.commands",
     "alearn.label.command",
     "alearn.train.commands",
+    "alearn.explore.commands",
     "alearn.campaign.commands",
     "alearn.report.commands",
 )

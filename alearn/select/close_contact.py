@@ -130,3 +130,19 @@ def close_contact_seeds(result, limit: int = 8) -> list[Atoms]:
               if f.near_contact and f.contact_ratio >= 0.5 and np.isfinite(f.energy)]
     frames.sort(key=lambda f: f.contact_ratio)
     return [f.atoms for f in frames[:limit]]
+
+
+def correction_set(result, training: Sequence[Atoms], cfg, rng: np.random.Generator, *,
+                   relax: Callable[[], Calculator] | None = None) -> list[ContactStructure]:
+    """The close-contact set of one iteration (``cfg``: ``[select.close_contacts]``): empty
+    unless enabled and some walker (nearly) died from a close contact."""
+    if not cfg.enabled:
+        return []
+    seeds = close_contact_seeds(result)
+    if not seeds:
+        return []
+    from alearn.explore.sanity import min_pair_distances
+
+    return close_contact_set(seeds, min_pair_distances(list(training)), margin_A=cfg.margin_A,
+                             per_pair=cfg.per_pair, max_compression=cfg.max_compression, rng=rng,
+                             relax=relax, relax_steps=cfg.relax_steps)

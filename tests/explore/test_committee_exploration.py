@@ -84,3 +84,48 @@ def test_walkers_run_on_the_dask_engine_of_alearn_label(tmp_path, model_dir):
                        np.random.default_rng(4), tmp_path / "here")
     assert [w.counts for w in on_dask.walkers] == [w.counts for w in here.walkers]
     assert np.array_equal(on_dask.walker_frames(1).positions, here.walker_frames(1).positions)
+
+
+CAMPAIGN = """\
+[campaign]
+name = "explore-cli"
+seed = 3
+structures = ["start.xyz"]
+
+[reference]
+kind = "emt"
+
+[explore]
+walkers = 2
+timestep_fs = 1.0
+[[explore.stages]]
+temperature_K = 300.0
+steps = 20
+[explore.monitor]
+every_steps = 5
+
+[select]
+budget = 2
+min_frame_gap = 0
+trust = { lo = 0.0, hi = 50.0 }
+"""
+
+
+def test_explore_command_prints_counts_and_writes_the_selection(tmp_path, model_dir, capsys):
+    from ase.io import read, write
+
+    from alearn.cli import main
+
+    directory, start = model_dir
+    write(tmp_path / "start.xyz", start)
+    (tmp_path / "c.toml").write_text(CAMPAIGN)
+    code = main(["explore", str(tmp_path / "c.toml"), "--model", str(directory),
+                 "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "walker   1 (start 0): 0 accurate, 4 candidate, 0 failed" in out
+    assert "iteration 1: 0 accurate, 8 candidate" in out and "2 selected" in out
+    assert len(read(tmp_path / "out" / "selected.extxyz", index=":")) == 2
+    assert main(["explore", str(tmp_path / "c.toml"), "--model", str(tmp_path),
+                 "--out", str(tmp_path / "o2")]) == 2
+    assert "not a model directory" in capsys.readouterr().err

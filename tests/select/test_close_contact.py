@@ -69,3 +69,34 @@ def test_seeds_come_from_near_contact_frames(tmp_path, make_result, make_dimer):
     result = ExplorationResult(1, tmp_path, (outcome,), 0.1, 1.0)
     seeds = close_contact_seeds(result)
     assert [round(s.get_distance(1, 2) / 0.37, 3) for s in seeds] == [0.9, 1.1]
+
+
+def test_correction_set_only_when_enabled_and_needed(tmp_path, make_result, make_dimer):
+    from alearn.config.explore import CloseContactConfig
+    from alearn.select.close_contact import correction_set
+
+    training = [make_dimer(0.74), make_dimer(0.80)]
+    (tmp_path / "calm").mkdir()
+    calm = make_result(tmp_path / "calm", [[(10, 0.2, make_dimer(0.75))]])
+    assert correction_set(calm, training, CloseContactConfig(), np.random.default_rng(0)) == []
+    (tmp_path / "near").mkdir()
+    near = ExplorationResult.load(_near_contact_result(tmp_path / "near", make_dimer))
+    made = correction_set(near, training, CloseContactConfig(per_pair=1), np.random.default_rng(0))
+    assert {m.pair for m in made} == {"H-H", "H-O"}
+    assert all(m.distance_A <= m.target_A for m in made)
+    assert correction_set(near, training, CloseContactConfig(enabled=False),
+                          np.random.default_rng(0)) == []
+
+
+def _near_contact_result(path, make_dimer):
+    from alearn.explore.frames import FrameWriter
+    from alearn.explore.monitor import Check, Counts, FrameStatus
+    from alearn.explore.walker import WalkerOutcome
+
+    atoms = make_dimer(0.45)
+    writer = FrameWriter(atoms.numbers, atoms.pbc)
+    writer.add(atoms, 10, -1.0, Check(FrameStatus.ACCURATE, 0.01, None, (), None, 1.1, True))
+    writer.write(path / "walker_000.npz")
+    outcome = WalkerOutcome(0, 0, "walker_000.npz", 1, 10, "completed", 0, (), Counts.of(writer.codes()))
+    ExplorationResult(1, path, (outcome,), 0.1, 1.0).save_index()
+    return path
