@@ -32,7 +32,7 @@ class Summary:
     store: str
 
 
-def summarize(path: Path, raw: dict[str, Any], campaign: Any) -> Summary:
+def summarize(raw: dict[str, Any], campaign: Any) -> Summary:
     """Facts of a validated campaign (``raw`` is the parsed TOML, ``campaign`` the result)."""
     from ase.io import read
 
@@ -64,12 +64,13 @@ def format_summary(path: Path, summary: Summary) -> str:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from alearn.config.campaign import build, read_toml, Campaign
+    from alearn.config.campaign import Campaign, read_toml
+    from alearn.config.schema import build
 
     path = Path(args.file)
     raw = read_toml(path)
     campaign = build(Campaign, raw, file=path)
-    print(format_summary(path, summarize(path, raw, campaign)))
+    print(format_summary(path, summarize(raw, campaign)))
     return 0
 
 
