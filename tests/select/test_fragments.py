@@ -105,3 +105,19 @@ def test_energy_offsets_per_fragment_type():
     offsets = energy_offsets(keys, [-10.0, -12.0, -20.0], [-10.5, -12.5, -21.0])
     assert offsets == {"frag:H4Si": pytest.approx(0.5), "frag:H6Si2": pytest.approx(1.0)}
     assert np.allclose(remove_offsets(keys, [-10.0, -12.0, -20.0], offsets), [-10.5, -12.5, -21.0])
+
+
+def test_selection_labels_fragments_of_large_structures(tmp_path, make_result, silicon):
+    from alearn.config.explore import FragmentConfig, SelectConfig, TrustConfig
+    from alearn.explore.run import ExplorationResult
+    from alearn.select.selector import select_candidates
+
+    make_result(tmp_path, [[(10, 0.3, silicon), (40, 0.05, silicon)]])
+    cfg = SelectConfig(trust=TrustConfig(lo=0.1, hi=1.0), min_frame_gap=0,
+                       fragments=FragmentConfig(enabled=True, radius_A=5.0, cutoff_A=4.0,
+                                                saturate=True, min_atoms=20))
+    (chosen,) = select_candidates(ExplorationResult.load(tmp_path), cfg).selected
+    assert chosen.explanation.atom == 63                 # the scripted most uncertain atom
+    assert chosen.fragment.source[0] == 63 and len(chosen.frame) == 64
+    assert chosen.atoms is chosen.fragment.atoms and not chosen.atoms.pbc.any()
+    assert chosen.subset == chosen.fragment.type_key and chosen.subset.startswith("frag:H")
