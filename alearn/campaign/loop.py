@@ -156,9 +156,10 @@ def iteration_counts(progress: Progress, previous: dict[str, Any] | None) -> dic
     labelled = get("initial", "labelled") + get("label", "labelled") + int(gated.get("labelled", 0))
     failed = get("initial", "failed") + get("label", "failed") + int(gated.get("failed", 0))
     before = int(previous["counts"]["reference_total"]) if previous else 0
+    classes = "select" if "accurate" in stages.get("select", {}).get("summary", {}) else "explore"
     return {"walkers": get("explore", "walkers"), "frames": get("explore", "frames"),
-            "accurate": get("explore", "accurate"), "candidate": get("explore", "candidate"),
-            "failed": get("explore", "failed"), "selected": get("select", "selected"),
+            **{k: get(classes, k) for k in ("accurate", "candidate", "failed")},
+            "selected": get("select", "selected"),
             "labelled": labelled, "label_failed": failed, "augmented": get("augment", "augmented"),
             "gated": int(gated.get("labelled", 0)) + int(gated.get("failed", 0)),
             "train_rows": get("train", "train_rows"), "test_rows": get("train", "test_rows"),

@@ -11,7 +11,7 @@ from alearn.config.ann import CommitteeConfig, DescriptorConfig, TaylorConfig, T
 from alearn.config.dispatch import DispatchConfig
 from alearn.config.explore import ExploreConfig, SelectConfig
 from alearn.config.gpr import GprAugmentConfig, GprConfig
-from alearn.config.loop import EvaluateConfig, InitialConfig, StopConfig
+from alearn.config.loop import EvaluateConfig, InitialConfig, LoopConfig, StopConfig
 from alearn.config.schema import ConfigError, build, option
 from alearn.config.store import StoreConfig
 
@@ -71,6 +71,7 @@ class Campaign:
     initial: InitialConfig = option(factory=InitialConfig, doc="iteration 0: the initial training data")
     evaluate: EvaluateConfig = option(factory=EvaluateConfig, doc="held-out test set and evaluation")
     stop: StopConfig = option(factory=StopConfig, doc="stop rules of the loop")
+    loop: LoopConfig = option(factory=LoopConfig, doc="how iterations build on each other")
 
     def check(self) -> None:
         from alearn.config.crosscheck import check_campaign

@@ -51,3 +51,11 @@ class StopConfig:
     force_rmse_eV_A: float | None = option(None, doc="stop when the test force RMSE is at most this", unit="eV/Å", gt=0.0, safe_to_change=True)
     max_reference_calculations: int | None = option(None, doc="stop once this many reference calculations are done", ge=1, safe_to_change=True)
     walltime_s: float | None = option(None, doc="stop at the end of the first iteration that ends after this much wall time of the current run", unit="s", gt=0.0, safe_to_change=True)
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """How iterations build on each other."""
+
+    warm_start: bool = option(True, doc="start each iteration's training from the previous iteration's model (committee)", safe_to_change=True)
+    fresh_every: int = option(0, doc="train from scratch every this many iterations instead, so an 'auto' architecture can grow with the data (0: never)", ge=0, safe_to_change=True)

@@ -1,0 +1,235 @@
+"""The real stage implementations: explore, select, label, augment, train, predict.
+
+:class:`DefaultParts` binds the packages of alearn to the loop's :class:`~alearn.campaign.parts.Parts`
+seam.  Reference calculations go through the dispatcher (job directories under the campaign's
+``jobs/``; the engine of ``[dispatch]`` is started on first use and stopped by ``close``).
+Exploration runs its walkers in this process, one after another, so the walkers' random
+streams (and so the whole campaign) are reproducible from the seed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import dataclasses
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from ase import Atoms
+
+from alearn.campaign.initial import initial_geometries, rattled, reference_md
+from alearn.campaign.layout import CampaignDir
+from alearn.campaign.parts import Context
+from alearn.data.records import LabelledStructure, Source
+from alearn.errors import UserError
+from alearn.models.prediction import Prediction
+
+SUBSET_KEY = "alearn_subset"
+
+
+class SerialExecutor:
+    """``submit(fn, *args) -> Future`` that runs immediately (deterministic walkers)."""
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **_: Any) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        future.set_result(fn(*args))
+        return future
+
+
+class DefaultParts:
+    """Stage implementations on alearn's packages (see module docstring)."""
+
+    def __init__(self, config: Any, layout: CampaignDir, console: Any) -> None:
+        from alearn.label.registry import make_calculator
+
+        self.config, self.layout, self.console = config, layout, console
+        self.calculator = make_calculator(config.reference)
+        self._stack = contextlib.ExitStack()
+        self._engine: Any = None
+
+    def engine(self) -> Any:
+        if self._engine is None:
+            from alearn.label.engines import make_engine
+
+            self._engine = self._stack.enter_context(make_engine(self.config.dispatch))
+        return self._engine
+
+    def close(self) -> None:
+        self._stack.close()
+        self._engine = None
+
+    # iteration 0 ------------------------------------------------------------------------
+    def initial(self, ctx: Context) -> dict[str, Any]:
+        cfg = self.config.initial
+        if cfg.source == "dataset":
+            return self._import(ctx, cfg.dataset)
+        starts = initial_geometries(self.config.campaign.structures)
+        if cfg.source == "rattle":
+            return self.label(ctx, rattled(starts, cfg.copies, cfg.rattle_std_A, ctx.rng("initial")))
+        rng = ctx.rng("initial")
+        ids: list[int] = []
+        for start in starts:
+            ids.extend(reference_md(start, cfg, lambda s: self._label_one(ctx, s), rng))
+        return {"row_ids": sorted(set(ids)), "labelled": len(set(ids)), "failed": 0}
+
+    def _label_one(self, ctx: Context, structures: Sequence[Atoms]) -> list[tuple[float, np.ndarray, int | None]]:
+        report = self._dispatch(ctx, structures, None)
+        outcome = report.outcomes[0]
+        if outcome.row_id is None:
+            raise UserError(f"reference MD of iteration 0 stopped: the calculation {outcome.job_hash} "
+                            f"failed ({outcome.reason}); see {self.layout.jobs / outcome.job_hash}")
+        row = ctx.store.get(outcome.row_id)
+        return [(row.labels.energy, np.asarray(row.labels.forces), outcome.row_id)]
+
+    def _import(self, ctx: Context, path: Path) -> dict[str, Any]:
+        from alearn.train.data import read_files
+
+        structures = read_files([path])
+        items = [(s.atoms, s.labels, dataclasses.replace(s.provenance, source=Source.IMPORTED, iteration=0))
+                 for s in structures]
+        results = ctx.store.add_many(items, origins=[f"{path}:{i}" for i in range(len(items))])
+        ids = [r.id for r in results if hasattr(r, "id")]
+        rejected = [r.reason for r in results if not hasattr(r, "id")]
+        for reason in rejected:
+            ctx.log.warning("imported structure rejected: %s", reason)
+        return {"row_ids": ids, "labelled": 0, "failed": 0, "imported": len(ids), "rejected": len(rejected)}
+
+    # exploration and selection ------------------------------------------------------------
+    def explore(self, ctx: Context, model: Path, workdir: Path) -> dict[str, Any]:
+        from alearn.explore.run import run_walkers, walker_plan
+
+        plan = walker_plan(self.config.explore, self.config.select, ctx.iteration)
+        starts = self._starts(ctx)
+        result = run_walkers(starts, plan, str(model), SerialExecutor(), ctx.rng("explore"), workdir)
+        counts = result.counts
+        return {"walkers": len(result.walkers), "frames": counts.total, "accurate": counts.accurate,
+                "candidate": counts.candidate, "failed": counts.failed,
+                "temperature_K": float(getattr(plan.stage, "temperature_K", 0.0) or 0.0),
+                "stopped": {w.stop_reason: 0 for w in result.walkers} | _stops(result.walkers)}
+
+    def _starts(self, ctx: Context) -> list[Atoms]:
+        return initial_geometries(self.config.campaign.structures)
+
+    def select(self, ctx: Context, model: Path, explore_dir: Path) -> tuple[list[Atoms], dict[str, Any]]:
+        from alearn.explore.run import ExplorationResult
+        from alearn.select.selector import select_candidates
+
+        selection = select_candidates(ExplorationResult.load(explore_dir), self.config.select)
+        chosen = []
+        for item in selection.selected:
+            atoms = item.atoms.copy()
+            atoms.calc = None
+            if item.subset is not None:
+                atoms.info[SUBSET_KEY] = item.subset
+            chosen.append(atoms)
+        c = selection.counts
+        return chosen, {"accurate": c.accurate, "candidate": c.candidate, "failed": c.failed,
+                        "lo": float(selection.lo), "candidates_decorrelated": selection.decorrelated}
+
+    # labelling -----------------------------------------------------------------------------
+    def label(self, ctx: Context, structures: Sequence[Atoms]) -> dict[str, Any]:
+        groups: dict[str | None, list[Atoms]] = {}
+        for atoms in structures:
+            groups.setdefault(atoms.info.get(SUBSET_KEY), []).append(atoms)
+        ids: list[int] = []
+        failures: list[dict[str, str]] = []
+        for subset, group in groups.items():
+            report = self._dispatch(ctx, group, subset)
+            ids.extend(report.row_ids)
+            failures.extend({"job": o.job_hash, "status": o.status.value,
+                             "kind": o.kind.value if o.kind else "", "reason": o.reason[:300]}
+                            for o in report.failures)
+        return {"row_ids": ids, "labelled": len(ids), "failed": len(failures), "failures": failures}
+
+    def _dispatch(self, ctx: Context, structures: Sequence[Atoms], subset: str | None) -> Any:
+        from alearn.label.dispatcher import label_structures
+
+        dispatch = self.config.dispatch
+        with ctx.progress(len(structures), f"iteration {ctx.iteration}: labelling") as bar:
+            return label_structures(
+                structures, self.calculator, self.config.reference.profile, ctx.store,
+                engine=self.engine(), jobs_dir=self.layout.jobs, iteration=ctx.iteration,
+                attempts=dispatch.attempts, timeout_s=dispatch.timeout_s,
+                max_concurrent=dispatch.max_concurrent or dispatch.workers, subset=subset,
+                progress=lambda outcome, done, total: bar.advance())
+
+    # augmentation ----------------------------------------------------------------------------
+    def augment(self, ctx: Context, reference_ids: Sequence[int], workdir: Path) -> tuple[list[Atoms], dict[str, Any]]:
+        cfg = self.config.augment
+        rows = [r for r in ctx.store.rows(ids=reference_ids) if r.labels.forces is not None]
+        if cfg.kind == "none" or not rows:
+            return [], {"row_ids": [], "augmented": 0}
+        if cfg.kind == "taylor":
+            from alearn.augment.taylor import taylor_augment
+
+            derived = taylor_augment(rows, cfg, ctx.rng("augment"))
+            return [], {**self._store_derived(ctx, derived)}
+        from alearn.augment.gpr import gpr_augment
+
+        result = gpr_augment(rows, cfg, ctx.rng("augment"))
+        gated = [c.atoms.copy() for c in result.to_label]
+        report = result.report
+        return gated, {**self._store_derived(ctx, result.added), "copies": report.copies,
+                       "gated_copies": report.to_label, "fit_s": round(report.fit_s, 3)}
+
+    def _store_derived(self, ctx: Context, derived: Sequence[LabelledStructure]) -> dict[str, Any]:
+        items = [(s.atoms, s.labels, dataclasses.replace(s.provenance, iteration=ctx.iteration))
+                 for s in derived]
+        results = ctx.store.add_many(items) if items else []
+        ids = [r.id for r in results if hasattr(r, "id")]
+        return {"row_ids": ids, "augmented": len(ids), "rejected": len(results) - len(ids)}
+
+    # training and prediction ------------------------------------------------------------------
+    def train(self, ctx: Context, train_ids: Sequence[int], previous: Path | None, out: Path) -> dict[str, Any]:
+        rows = list(ctx.store.rows(ids=train_ids))
+        if self.config.model.kind == "gpr":
+            return _train_gpr(ctx, rows, self.config.model, out)
+        return _train_committee(ctx, rows, self.config, previous, out)
+
+    def predict(self, model: Path, structures: Sequence[Atoms]) -> Prediction:
+        from alearn.models import load
+
+        return load(model).predict(list(structures))
+
+
+def _stops(walkers: Sequence[Any]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for w in walkers:
+        out[w.stop_reason] = out.get(w.stop_reason, 0) + 1
+    return out
+
+
+def _train_committee(ctx: Context, rows: list[LabelledStructure], config: Any, previous: Path | None,
+                     out: Path) -> dict[str, Any]:
+    from alearn.models.io import load_committee, save_committee
+    from alearn.train.trainer import train_committee
+
+    loop = config.loop
+    fresh = loop.fresh_every > 0 and ctx.iteration % loop.fresh_every == 0
+    warm = load_committee(previous) if previous is not None and loop.warm_start and not fresh else None
+    epochs = config.train.epochs
+    with ctx.progress(epochs, f"iteration {ctx.iteration}: training") as bar:
+        model, report = train_committee(rows, [], config.descriptor, config.model, config.train,
+                                        seed=ctx.stage_seed("train"), warm_start=warm,
+                                        progress=lambda epoch, metrics: bar.advance())
+    save_committee(model, out)
+    return {"epochs": report.epochs, "seconds_per_epoch": round(report.seconds_per_epoch, 4),
+            "hidden": list(report.hidden), "n_train": report.n_train, "n_valid": report.n_valid,
+            "warm_start": warm is not None, "valid": report.valid_metrics}
+
+
+def _train_gpr(ctx: Context, rows: list[LabelledStructure], cfg: Any, out: Path) -> dict[str, Any]:
+    from alearn.models.gpr import LocalGPR
+
+    with_forces = [r for r in rows if r.labels.forces is not None]
+    if not with_forces:
+        raise UserError("the GPR surrogate needs reference structures with forces; none are in the training set")
+    model = LocalGPR.fit(with_forces, cfg, seed=ctx.stage_seed("train"))
+    model.save(out)
+    return {"subsets": len(model.subsets), "n_train": len(with_forces)}
+
+
+def default_parts(config: Any, layout: CampaignDir, console: Any) -> DefaultParts:
+    """The parts of a real campaign."""
+    return DefaultParts(config, layout, console)
