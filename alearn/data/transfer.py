@@ -18,9 +18,9 @@ from alearn.data.records import Provenance, Source
 from alearn.data.store import Inserted, Rejected, Store
 from alearn.errors import UserError
 
-#: called with (file, number of frames) when a file starts and with (file, frames done) after
-#: each batch
-Progress = Callable[[Path, int, int], None]
+#: called as (file, None, 0) before a file is read, (file, frames, 0) once it is read and
+#: (file, frames, frames done) after each batch
+Progress = Callable[[Path, "int | None", int], None]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ def import_files(store: Store, paths: Sequence[Path], options: ImportOptions = I
     for path in paths:
         try:
             fmt = detect_format(path, options.format)
+            if progress is not None:
+                progress(path, None, 0)
             frames = read_frames(path, fmt, options.labels)
         except UserError as exc:
             reports.append(FileReport(str(path), options.format or "?", 0, 0, 0, (), str(exc)))

@@ -24,10 +24,12 @@ def rich_progress(enabled: bool = True) -> Iterator[Progress | None]:
     tasks: dict[Path, int] = {}
     with Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
              TimeRemainingColumn(), transient=False) as bar:
-        def update(path: Path, total: int, done: int) -> None:
+        def update(path: Path, total: int | None, done: int) -> None:
             if path not in tasks:
-                tasks[path] = bar.add_task(f"importing {path.name}", total=total)
-            bar.update(tasks[path], completed=done)
+                tasks[path] = bar.add_task(f"reading {path.name}", total=None)
+            if total is not None:
+                bar.update(tasks[path], description=f"importing {path.name}", total=total,
+                           completed=done)
 
         yield update
 

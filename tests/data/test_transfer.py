@@ -142,7 +142,7 @@ def test_progress_callback_sees_every_batch(tmp_path: Path, molecules) -> None:
     with Store.open(tmp_path / "s.db") as store:
         import_files(store, [path], ImportOptions(batch=2), lambda p, n, done: seen.append((n, done)))
         assert export_extxyz(store, tmp_path / "o.extxyz") == 3
-    assert seen == [(3, 0), (3, 2), (3, 3)]
+    assert seen == [(None, 0), (3, 0), (3, 2), (3, 3)]
 
 
 def test_export_import_round_trip_hashes_are_stable(tmp_path: Path) -> None:
