@@ -42,19 +42,26 @@ CANCEL = "CANCEL"
 _ATTEMPT = re.compile(r"^attempt_(\d{2,})$")
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON so that readers see the old file or the complete new one, never a torn one."""
+def write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
+    """Write JSON so that readers see the old file or the complete new one, never a torn one.
+
+    ``durable`` also fsyncs the file and its folder, so the file survives a power loss: used
+    for the commit points (``result.json``, ``failed.json``).  Losing a bookkeeping file instead
+    (``outcome.json``) only makes its attempt look interrupted, which still counts it.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=1, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
     os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    if durable:
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def read_json(path: Path) -> Any | None:
@@ -196,12 +203,12 @@ class JobDir:
         data = {"status": status, "elapsed_s": round(elapsed_s, 6)}
         if failure is not None:
             data.update(kind=failure.kind.value, reason=failure.reason)
-        write_json_atomic(self.attempt_path(number) / OUTCOME, data)
+        write_json_atomic(self.attempt_path(number) / OUTCOME, data, durable=False)
 
     def write_job(self, identity: dict[str, Any]) -> None:
         if not (self.path / JOB).exists():
             self.path.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(self.path / JOB, identity)
+            write_json_atomic(self.path / JOB, identity, durable=False)
 
     def result(self) -> dict[str, Any] | None:
         return read_json(self.path / RESULT)
