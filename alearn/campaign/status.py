@@ -57,20 +57,25 @@ def collect(directory: Path) -> dict[str, Any]:
 
 
 def render(data: dict[str, Any], console: Any) -> None:
-    """The status as a rich table."""
+    """The status as rich tables: outcomes per iteration, then seconds per stage."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"campaign {data['directory']}")
-    for name in ("it", "walkers", "frames", "acc %", "cand %", "fail %", "labelled", "augm.",
-                 "failed calc.", "E MAE meV/at", "F RMSE eV/Å", "time per stage (s)"):
-        table.add_column(name, justify="right" if name != "time per stage (s)" else "left")
+    table = Table(title=f"campaign {data['directory']}", box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("it", "walk", "frames", "acc%", "cand%", "fail%", "lab", "aug", "fcalc",
+                 "E meV/at", "F eV/Å"):
+        table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     for row in data["iterations"]:
         table.add_row(str(row["iteration"]), str(row["walkers"]), str(row["frames"]),
                       _fmt(row["accurate_pct"], 0), _fmt(row["candidate_pct"], 0),
                       _fmt(row["failed_pct"], 0), str(row["labelled"]), str(row["augmented"]),
                       str(row["failed_calculations"]), _fmt(row["test_energy_mae_meV_atom"], 2),
-                      _fmt(row["test_force_rmse_eV_A"], 3), _times(row["seconds"]))
+                      _fmt(row["test_force_rmse_eV_A"], 3))
     console.print(table)
+    console.print("acc/cand/fail: explored frames per trust class; lab: reference labels; aug: "
+                  "augmented rows; fcalc: failed reference calculations; E, F: test energy MAE "
+                  "and force RMSE")
+    console.print(_timings(data["iterations"]))
     if data["in_progress"]:
         running = data["in_progress"]
         console.print(f"iteration {running['iteration']} in progress; done: "
@@ -79,9 +84,22 @@ def render(data: dict[str, Any], console: Any) -> None:
         console.print(f"stopped: {data['stop_reason']}")
 
 
+def _timings(rows: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    from rich import box
+
+    table = Table(title="seconds per stage", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("it", justify="right")
+    for name in STAGE_ABBREVIATIONS.values():
+        table.add_column(name, justify="right")
+    table.add_column("total", justify="right")
+    for row in rows:
+        seconds = row["seconds"]
+        cells = [_fmt(seconds.get(stage), 1) for stage in STAGE_ABBREVIATIONS]
+        table.add_row(str(row["iteration"]), *cells, f"{sum(seconds.values()):.1f}")
+    return table
+
+
 def _fmt(value: float | None, digits: int) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
-
-
-def _times(seconds: dict[str, float]) -> str:
-    return " ".join(f"{STAGE_ABBREVIATIONS.get(k, k)} {v:.1f}" for k, v in seconds.items())
