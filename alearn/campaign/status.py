@@ -62,8 +62,8 @@ def render(data: dict[str, Any], console: Any) -> None:
     from rich.table import Table
 
     table = Table(title=f"campaign {data['directory']}", box=box.SIMPLE_HEAD, pad_edge=False)
-    for name in ("it", "walk", "frames", "acc%", "cand%", "fail%", "lab", "aug", "fcalc",
-                 "E meV/at", "F eV/Å"):
+    for name in ("it", "walk", "frm", "acc%", "cand%", "fail%", "lab", "aug", "fcalc",
+                 "E", "F"):
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     for row in data["iterations"]:
         table.add_row(str(row["iteration"]), str(row["walkers"]), str(row["frames"]),
@@ -73,8 +73,8 @@ def render(data: dict[str, Any], console: Any) -> None:
                       _fmt(row["test_force_rmse_eV_A"], 3))
     console.print(table)
     console.print("acc/cand/fail: explored frames per trust class; lab: reference labels; aug: "
-                  "augmented rows; fcalc: failed reference calculations; E, F: test energy MAE "
-                  "and force RMSE")
+                  "augmented rows; fcalc: failed reference calculations; E: test energy MAE "
+                  "(meV/atom); F: test force RMSE (eV/Å)")
     console.print(_timings(data["iterations"]))
     if data["in_progress"]:
         running = data["in_progress"]
