@@ -104,6 +104,32 @@ class Committee(torch.nn.Module):
             s_out = torch.stack(s_list) / volume[None, :, None, None]
         return MemberOutput(energy, f_out, s_out, g)
 
+    def evaluate_fast(self, graph: Graph, positions: torch.Tensor, *,
+                      stress: bool = False) -> MemberOutput:
+        """Like :meth:`evaluate_graph` (forces always) but with the analytic descriptor
+        derivatives: one pass for all members, no autograd graph through the geometry."""
+        from alearn.descriptors import chebyshev_vjp as vjp
+
+        n_atoms = positions.shape[0]
+        with torch.no_grad():
+            small, ex = vjp.expand(self.spec, graph, positions.detach())
+            g = vjp.descriptor(self.spec, small, ex, n_atoms)
+            s = graph.species
+            x = (g - self.shift[s]) * self.scale[s]
+        with torch.enable_grad():
+            xs = x.unsqueeze(0).repeat(self.members, 1, 1).requires_grad_(True)
+            atomic = self.networks.forward_members(xs, s) * self.energy_scale
+            (dx,) = torch.autograd.grad(atomic.sum(), xs)
+        with torch.no_grad():
+            atomic = atomic.detach() + self.reference_energy[s]
+            energy = atomic.new_zeros((self.members, graph.n_structures)).index_add_(1, graph.batch, atomic)
+            cotangent = (dx * self.scale[s]).transpose(0, 1)
+            grad = vjp.pair_gradients(self.spec, small, ex, cotangent)
+            forces, virial = vjp.forces_and_virial(small, ex, grad, n_atoms, stress)
+            if virial is not None:
+                virial = virial / torch.linalg.det(graph.cells).abs()[None, :, None, None]
+        return MemberOutput(energy, forces, virial, g)
+
     def extrapolation(self, graph: Graph, descriptor: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Per atom: count of components outside the training range and the largest excess."""
         s = graph.species
@@ -121,8 +147,7 @@ class Committee(torch.nn.Module):
         graph = self.graph(structures)
         pos = torch.as_tensor(np.concatenate([a.positions for a in structures]),
                               dtype=self.dtype, device=self.device)
-        out = self.evaluate_graph(graph, pos, forces=True, stress=stress)
-        return summarise(out, graph)
+        return summarise(self.evaluate_fast(graph, pos, stress=stress), graph)
 
     def as_calculator(self, **kwargs: Any):
         from alearn.models.calculator import CommitteeCalculator

@@ -56,9 +56,28 @@ class CommitteeNetworks(torch.nn.Module):
         for layer in range(1, n_layers):
             out = torch.baddbmm(self.params[f"{element}_{layer}_bias"], act(out),
                                 self.params[f"{element}_{layer}_weight"])
-        if n_layers == 1:
-            return out.squeeze(-1)
         return out.squeeze(-1)
+
+    def element_forward_members(self, element: str, x: torch.Tensor) -> torch.Tensor:
+        """(K, n, F) per-member inputs of one element → (K, n) outputs."""
+        act = _ACTIVATIONS[self.activation]
+        n_layers = len(self.widths) - 1
+        out = x
+        for layer in range(n_layers):
+            if layer:
+                out = act(out)
+            out = torch.baddbmm(self.params[f"{element}_{layer}_bias"], out,
+                                self.params[f"{element}_{layer}_weight"])
+        return out.squeeze(-1)
+
+    def forward_members(self, x: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
+        """(K, N, F) per-member inputs → (K, N) atomic outputs."""
+        out = x.new_zeros((self.members, x.shape[1]))
+        for s, element in enumerate(self.elements):
+            idx = torch.nonzero(species == s).squeeze(1)
+            if idx.numel():
+                out = out.index_copy(1, idx, self.element_forward_members(element, x[:, idx]))
+        return out
 
     def forward(self, x: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
         out = x.new_zeros((self.members, x.shape[0]))

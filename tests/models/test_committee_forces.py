@@ -100,3 +100,33 @@ def test_committee_mean_and_std_equal_member_statistics(make_committee, make_cel
     np.testing.assert_allclose(res["stress"], st.mean(0), atol=1e-10)
     for key in ("energy_std", "forces_std", "max_force_std", "extrapolation", "extrapolation_distance"):
         assert key in res
+
+
+@pytest.mark.parametrize("elements", [("Cu", "Au"), ("Cu", "Au", "Ag")])
+def test_analytic_path_equals_autograd(elements, make_committee, make_cell):
+    import torch
+
+    atoms = make_cell()
+    if len(elements) == 3:
+        atoms.symbols[2] = "Ag"
+    committee = make_committee(elements, members=4)
+    graph = committee.graph([atoms, atoms.repeat((1, 2, 1))])
+    pos = torch.as_tensor(np.concatenate([atoms.positions, atoms.repeat((1, 2, 1)).positions]))
+    slow = committee.evaluate_graph(graph, pos, forces=True, stress=True)
+    fast = committee.evaluate_fast(graph, pos, stress=True)
+    torch.testing.assert_close(fast.features, slow.features.detach())
+    torch.testing.assert_close(fast.energy, slow.energy.detach())
+    torch.testing.assert_close(fast.forces, slow.forces, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(fast.stress, slow.stress, rtol=1e-10, atol=1e-12)
+
+
+def test_analytic_path_without_angular_terms(make_committee, make_cluster):
+    import torch
+
+    committee = make_committee(("O", "H"), angular=(0.0, 0))
+    atoms = make_cluster()
+    graph = committee.graph([atoms])
+    pos = torch.as_tensor(atoms.positions)
+    slow = committee.evaluate_graph(graph, pos, forces=True)
+    fast = committee.evaluate_fast(graph, pos)
+    torch.testing.assert_close(fast.forces, slow.forces, rtol=1e-10, atol=1e-12)

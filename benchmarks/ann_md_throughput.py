@@ -1,0 +1,91 @@
+"""MD throughput (atom-steps/s) of the committee calculator: one network vs K = 8.
+
+Systems: 192-atom periodic water box and 108-atom fcc copper, Chebyshev descriptor Rc 6.5 Å
+(radial, order 18) and 4.0 Å (angular, order 4), two hidden layers of 25.  Networks have random
+weights with a small output scale (timing does not depend on the weights; the small scale keeps
+the short NVE runs tame).  Velocity Verlet, 0.5 fs, Verlet skin 1 Å.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ann_md_throughput.py [--steps 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from ase import units
+from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+from ase.md.verlet import VelocityVerlet
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ann_systems import copper_108, water_box  # noqa: E402
+
+from alearn.descriptors.chebyshev import ChebyshevSpec, collate, features, topology  # noqa: E402
+from alearn.models.committee import Committee  # noqa: E402
+
+
+def make_committee(atoms, members: int) -> Committee:
+    elements = tuple(sorted(set(atoms.get_chemical_symbols())))
+    spec = ChebyshevSpec(elements, 6.5, 4.0, 18, 4)
+    committee = Committee(spec, (25, 25), "softplus", members, seeds=range(members))
+    graph = collate([atoms], [topology(atoms, spec)])
+    g = features(spec, graph, torch.as_tensor(atoms.positions))
+    with torch.no_grad():
+        for t in range(len(elements)):
+            x = g[graph.species == t]
+            committee.shift[t] = x.mean(0)
+            std = x.std(0)
+            committee.scale[t] = torch.where(std > 1e-8, 1 / std.clamp_min(1e-8), 0 * std)
+            committee.feature_min[t], committee.feature_max[t] = x.min(0).values, x.max(0).values
+        committee.energy_scale.fill_(0.02)
+    return committee
+
+
+def run(atoms, members: int, dtype: str, steps: int, analytic: bool = True) -> dict:
+    atoms = atoms.copy()
+    calc = make_committee(atoms, members).as_calculator(dtype=dtype, skin_A=1.0, analytic=analytic)
+    atoms.calc = calc
+    MaxwellBoltzmannDistribution(atoms, temperature_K=300, rng=np.random.default_rng(0))
+    dyn = VelocityVerlet(atoms, timestep=0.5 * units.fs)
+    dyn.run(5)
+    start = time.perf_counter()
+    dyn.run(steps)
+    elapsed = time.perf_counter() - start
+    return {"atoms": len(atoms), "members": members, "dtype": dtype, "analytic": analytic,
+            "steps": steps, "seconds": elapsed,
+            "atom_steps_per_s": len(atoms) * steps / elapsed,
+            "neighbour_builds": calc._verlet.builds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--autograd", action="store_true", help="also time the autograd path")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    rows = []
+    for name, atoms in (("water-192", water_box()), ("cu-108", copper_108())):
+        for dtype in ("float32", "float64"):
+            for members in (1, 8):
+                row = {"system": name, **run(atoms, members, dtype, args.steps)}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+                if args.autograd:
+                    row = {"system": name, **run(atoms, members, dtype, max(args.steps // 4, 10), False)}
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+    print("\n| system | dtype | K | atom-steps/s | ms/step |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        tag = "" if r["analytic"] else " (autograd)"
+        print(f"| {r['system']} | {r['dtype']} | {r['members']}{tag} | {r['atom_steps_per_s']:.0f} "
+              f"| {1e3 * r['seconds'] / r['steps']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
