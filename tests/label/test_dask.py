@@ -76,3 +76,15 @@ def test_killing_a_worker_mid_calculation(tmp_path: Path, store, local_engine) -
     pids = recorded_pids(first) + [guard_pid]
     assert wait_until(lambda: not any(alive(p) for p in pids), 10.0)
     assert wait_until(lambda: len(local_engine.client.scheduler_info()["workers"]) == 2, 60.0)
+
+
+def test_scheduler_engine_connects_to_a_running_scheduler(tmp_path: Path, store,
+                                                         local_engine) -> None:
+    address = local_engine.client.scheduler.address
+    config = DispatchConfig(engine="scheduler", scheduler_address=address)
+    with make_engine(config) as engine:
+        report = label_structures(dimers(2), FakeCalculator(FakeCalculator.Params()), Profile(),
+                                  store, engine=engine, jobs_dir=tmp_path / "jobs",
+                                  max_concurrent=2)
+    assert [o.status for o in report.outcomes] == [Status.STORED] * 2
+    assert len(local_engine.client.scheduler_info()["workers"]) == 2  # workers outlive us
