@@ -21,9 +21,11 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 from fakeparts import make  # noqa: E402
 
-STAGE_BOUNDARIES = ["iteration:0:stage:initial:after", "iteration:0:stage:train",
-                    "iteration:1:stage:select", "iteration:1:stage:label",
-                    "iteration:1:stage:augment", "iteration:2:stage:evaluate:after"]
+STAGE_BOUNDARIES = ["iteration:0:stage:train", "iteration:1:stage:label",
+                    "iteration:2:stage:evaluate:after",
+                    pytest.param("iteration:0:stage:initial:after", marks=pytest.mark.slow),
+                    pytest.param("iteration:1:stage:select", marks=pytest.mark.slow),
+                    pytest.param("iteration:1:stage:augment", marks=pytest.mark.slow)]
 
 
 def run(toml: Path, directory: Path, **kwargs):

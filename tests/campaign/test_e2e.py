@@ -1,0 +1,97 @@
+"""End to end with the real packages: tiny periodic Cu with EMT, through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from alearn.campaign.layout import CampaignDir
+from alearn.campaign.snapshot import verify_all
+from alearn.cli import main
+
+DATA = Path(__file__).parent / "data"
+
+
+def _campaign(tmp: Path) -> Path:
+    for name in ("tiny-emt.toml", "cu4.xyz"):
+        shutil.copy(DATA / name, tmp / name)
+    return tmp / "tiny-emt.toml"
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("e2e")
+    assert main(["run", str(_campaign(tmp)), "--dir", str(tmp / "run"), "--quiet"]) == 0
+    return tmp / "run"
+
+
+def test_run_commits_trained_iterations_with_a_stop_reason(finished: Path, capsys) -> None:
+    manifests = verify_all(CampaignDir(finished))
+    assert [m["iteration"] for m in manifests] == [0, 1, 2]
+    assert manifests[-1]["stop_reason"] == "maximum number of iterations reached (2)"
+    first, last = manifests[0], manifests[-1]
+    assert first["counts"]["labelled"] == 6 and first["counts"]["augmented"] > 0
+    assert last["counts"]["walkers"] == 2 and last["counts"]["frames"] > 0
+    assert last["counts"]["reference_total"] == 6 + sum(m["counts"]["labelled"] for m in manifests[1:])
+    assert "model/weights.safetensors" in last["files"]
+    assert last["metrics"]["test"]["force_rmse_eV_A"] < 1.0
+    jobs = [p for p in (finished / "jobs").iterdir() if p.is_dir()]
+    assert len(jobs) == last["counts"]["reference_total"]
+
+
+def test_status_json_and_table(finished: Path, capsys) -> None:
+    assert main(["status", str(finished), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [r["iteration"] for r in data["iterations"]] == [0, 1, 2]
+    assert data["iterations"][1]["seconds"]["train"] > 0
+    assert main(["status", str(finished)]) == 0
+    assert "stopped: maximum number of iterations" in capsys.readouterr().out
+
+
+def test_export_gives_a_loadable_calculator(finished: Path, tmp_path: Path) -> None:
+    import alearn
+    from ase.io import read
+
+    out = tmp_path / "model"
+    assert main(["export", str(finished), "--iteration", "1", "--out", str(out)]) == 0
+    provenance = json.loads((out / "provenance.json").read_text())
+    assert provenance["iteration"] == 1
+    atoms = read(DATA / "cu4.xyz")
+    atoms.calc = alearn.load_calculator(out)
+    assert abs(atoms.get_potential_energy()) < 100.0
+    assert "max_force_std" in atoms.calc.results
+    assert main(["export", str(finished), "--iteration", "9", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_report_writes_html_with_plots(finished: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    assert main(["report", str(finished), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert text.count("data:image/png;base64,") == 3       # errors, frame classes, parity
+    assert "stop reason" in text and "<table>" in text
+
+
+@pytest.mark.slow
+def test_kill_mid_campaign_then_resume_matches_the_uninterrupted_run(finished: Path, tmp_path: Path) -> None:
+    toml = _campaign(tmp_path)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "ALEARN_TEST_KILL_AT": "iteration:1:stage:augment"}
+    argv = [sys.executable, "-m", "alearn", "run", str(toml), "--dir", str(tmp_path / "run"), "--quiet"]
+    killed = subprocess.run(argv, env=env, capture_output=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL
+    env.pop("ALEARN_TEST_KILL_AT")
+    resumed = subprocess.run(argv, env=env, capture_output=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr.decode()
+    ours = verify_all(CampaignDir(tmp_path / "run"))
+    reference = verify_all(CampaignDir(finished))
+    assert [m["dataset"]["content_sha256"] for m in ours] == [m["dataset"]["content_sha256"] for m in reference]
+    jobs = sorted(p.name for p in (tmp_path / "run" / "jobs").iterdir() if p.is_dir())
+    assert jobs == sorted(p.name for p in (finished / "jobs").iterdir() if p.is_dir())
+    attempts = [a for j in (tmp_path / "run" / "jobs").iterdir() if j.is_dir() for a in j.glob("attempt_*")]
+    assert len(attempts) == len(jobs)          # no calculation ran twice
