@@ -1,0 +1,100 @@
+"""Training cost: energy-only + Taylor (a = 24) vs direct force training (100 % forces) at radial
+cutoffs 4, 6.5 and 8.5 Å (angular 4 Å or the radial cutoff if smaller): time per epoch and peak
+memory (max RSS of a fresh process per setting), as in seed 004, Fig. 7.
+
+Data: rattled 192-atom water boxes labelled with a cheap pair potential (timing does not depend
+on the labels).  Networks 2×25, one member, Adam, batch 4.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ann_training_cost.py --structures 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+def dataset(n: int):
+    import numpy as np
+    from ase.calculators.lj import LennardJones
+
+    from ann_systems import water_box
+    from alearn.data.records import Labels, LabelledStructure, Provenance, Source
+
+    out = []
+    for k in range(n):
+        atoms = water_box(seed=k)
+        atoms.rattle(0.05, seed=k)
+        atoms.calc = LennardJones(sigma=1.0, epsilon=0.01, rc=3.0)
+        labels = Labels(float(atoms.get_potential_energy()), atoms.get_forces().copy())
+        atoms.calc = None
+        out.append(LabelledStructure(atoms, labels, Provenance(Source.REFERENCE), id=k + 1))
+    return out
+
+
+def one(mode: str, cutoff: float, n: int, epochs: int) -> dict:
+    import numpy as np
+    import torch
+
+    from alearn.augment.taylor import taylor_augment
+    from alearn.config.ann import CommitteeConfig, DescriptorConfig, TaylorConfig, TrainConfig
+    from alearn.train.trainer import train_committee
+
+    torch.set_num_threads(1)
+    data = dataset(n)
+    rows, alpha = data, 0.5
+    if mode == "taylor":
+        rows = data + taylor_augment(data, TaylorConfig(strategy="B", multiple=24, delta_A=0.01),
+                                     np.random.default_rng(0))
+        alpha = 0.0
+    desc = DescriptorConfig(radial_cutoff_A=cutoff, angular_cutoff_A=min(4.0, cutoff),
+                            radial_order=18, angular_order=4)
+    cfg = TrainConfig(epochs=epochs, force_weight=alpha, batch_size=4, patience=0,
+                      validation_fraction=0.0)
+    start = time.perf_counter()
+    _, report = train_committee(rows, [], desc, CommitteeConfig(members=1, hidden=(25, 25)), cfg, seed=0)
+    total = time.perf_counter() - start
+    per_epoch = [report.history[k] for k in range(len(report.history))]
+    return {"mode": mode, "cutoff_A": cutoff, "rows": len(rows), "epochs": epochs,
+            "total_s": total, "seconds_per_epoch_incl_setup": total / epochs,
+            "peak_rss_MiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "history_len": len(per_epoch)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--structures", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--one", nargs=2, default=None, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one[0], float(args.one[1]), args.structures, args.epochs)))
+        return
+    rows = []
+    for cutoff in (4.0, 6.5, 8.5):
+        for mode in ("taylor", "direct"):
+            # epochs 1 and 1+E in fresh processes: the difference is the cost of E epochs
+            runs = []
+            for epochs in (1, 1 + args.epochs):
+                out = subprocess.run([sys.executable, __file__, "--structures", str(args.structures),
+                                      "--epochs", str(epochs), "--one", mode, str(cutoff)],
+                                     capture_output=True, text=True, check=True)
+                runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            row = dict(runs[1])
+            row["seconds_per_epoch"] = (runs[1]["total_s"] - runs[0]["total_s"]) / args.epochs
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    print("\n| Rc (Å) | mode | rows | s/epoch | peak RSS (MiB) |\n|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['cutoff_A']} | {r['mode']} | {r['rows']} | {r['seconds_per_epoch']:.2f} | {r['peak_rss_MiB']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
