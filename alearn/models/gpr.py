@@ -29,8 +29,6 @@ from alearn.models.gpr_predict import SubsetPredictor
 from alearn.models.gpr_subsets import group_structures, rows_per_structure, split_by_budget
 from alearn.models.prediction import Prediction
 
-FORMAT_VERSION = 1
-
 
 @dataclass(frozen=True)
 class SubsetReport:
@@ -105,6 +103,8 @@ class LocalGPR:
         self.names = [s.data.name for s in self.subsets]
         self.centroids = [s.data.x.mean(axis=0) for s in self.subsets]
         self._predictors: dict[int, SubsetPredictor] = {}
+        #: subset name of each training structure (set by :meth:`fit`; empty after :meth:`load`)
+        self.training_subsets: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ fitting
     @classmethod
@@ -116,14 +116,17 @@ class LocalGPR:
         rng = np.random.default_rng(seed)
         fingerprint = fingerprint_for(cfg, [s.atoms for s in structures])
         element_eV = _element_energies(structures) if cfg.prior_mean == "per_element" else None
-        datas, keys = [], []
+        datas, keys, membership = [], [], [""] * len(structures)
         for group in group_structures([s.atoms for s in structures]):
             members = [structures[i] for i in group.indices]
             feats = fingerprint.compute([m.atoms for m in members])
             per = rows_per_structure(len(group.key), cfg.use_forces)
             for k, idx in enumerate(split_by_budget(feats.x, per, cfg.max_rows, rng)):
-                datas.append(_subset_data(f"{group.formula}/{k}", members, feats, idx, cfg, element_eV))
+                name = f"{group.formula}/{k}"
+                datas.append(_subset_data(name, members, feats, idx, cfg, element_eV))
                 keys.append(group.key)
+                for i in idx:
+                    membership[group.indices[i]] = name
         settings = fit_settings(cfg)
         seeds = rng.integers(0, 2**31 - 1, size=len(datas))
         if engine is None:
@@ -131,7 +134,9 @@ class LocalGPR:
         else:
             futures = [engine.submit(fit_subset, d, settings, int(s)) for d, s in zip(datas, seeds)]
             fitted = [f.result() for f in futures]
-        return cls(fingerprint, fitted, keys, cfg)
+        model = cls(fingerprint, fitted, keys, cfg)
+        model.training_subsets = tuple(membership)
+        return model
 
     def reports(self) -> list[SubsetReport]:
         """The chosen hyperparameters and fit statistics of every subset."""
