@@ -220,6 +220,7 @@ class JobDir:
         return read_json(self.path / FAILED)
 
     def write_failed(self, failure: CalculationFailed, attempts: int) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.path / FAILED, {"kind": failure.kind.value,
                                                "reason": failure.reason, "attempts": attempts})
 

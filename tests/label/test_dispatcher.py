@@ -182,3 +182,49 @@ def test_cancel_file_stops_labelling_and_a_rerun_finishes(tmp_path, store) -> No
     (tmp_path / "jobs" / "CANCEL").unlink()
     report = run(tmp_path, store, [dimer(1.1), dimer(1.2)])
     assert [o.status for o in report.outcomes] == [Status.STORED] * 2
+
+
+def test_cancel_stops_a_running_calculation(tmp_path, store) -> None:
+    import threading
+
+    box: dict = {}
+    thread = threading.Thread(target=lambda: box.setdefault("report", run(
+        tmp_path, store, [dimer(1.2), dimer(1.3)], sleep_s=60.0)))
+    thread.start()
+    assert wait_until(lambda: list((tmp_path / "jobs").glob("*/attempt_01/pids.txt")), 30.0)
+    request_cancel(tmp_path / "jobs")
+    thread.join(30)
+    assert not thread.is_alive()
+    assert [o.status for o in box["report"].outcomes] == [Status.CANCELLED] * 2
+    (attempt,) = (tmp_path / "jobs").glob("*/attempt_01")
+    assert JobDir(attempt.parent).record(1).status == "cancelled"
+    assert wait_until(lambda: not any(alive(p) for p in recorded_pids(attempt)), 5.0)
+
+
+class FlakyEngine(InProcessEngine):
+    """Loses the first ``lost`` tasks the way a dying Dask cluster does (an exception)."""
+
+    def __init__(self, lost: int) -> None:
+        self.lost = lost
+
+    def submit(self, fn, *args, key):
+        import concurrent.futures
+
+        if self.lost > 0:
+            self.lost -= 1
+            future = concurrent.futures.Future()
+            future.set_exception(RuntimeError("KilledWorker: worker died 3 times"))
+            return future
+        return super().submit(fn, *args, key=key)
+
+
+def test_tasks_lost_by_the_engine_are_resubmitted_within_the_limit(tmp_path, store) -> None:
+    calc = FakeCalculator(FakeCalculator.Params())
+    report = label_structures([dimer()], calc, Profile(), store, engine=FlakyEngine(1),
+                              jobs_dir=tmp_path / "jobs", attempts=2)
+    assert report.outcomes[0].status is Status.STORED
+    report = label_structures([dimer(1.7)], calc, Profile(), store, engine=FlakyEngine(5),
+                              jobs_dir=tmp_path / "jobs", attempts=2)
+    (outcome,) = report.outcomes
+    assert outcome.status is Status.FAILED and outcome.kind is FailureKind.INFRASTRUCTURE
+    assert "engine lost the task" in outcome.reason and "KilledWorker" in outcome.reason
