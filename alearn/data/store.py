@@ -126,7 +126,7 @@ class Store:
         if existing is not None:
             return Inserted(existing, new=False)
         keys = _key_values(provenance, digest, origin)
-        row_id = self._db.write(_with_results(atoms, labels, provenance.calculator),
+        row_id = self._db.write(_row(atoms, labels, provenance.calculator),
                                 key_value_pairs=keys, data=dict(labels.extra))
         return Inserted(int(row_id))
 
@@ -260,19 +260,28 @@ def _key_values(provenance: Provenance, digest: str, origin: str | None) -> dict
     return keys
 
 
-def _with_results(atoms: Atoms, labels: Labels, calculator: str | None) -> Atoms:
-    from ase.calculators.singlepoint import SinglePointCalculator
+def _row(atoms: Atoms, labels: Labels, calculator: str | None) -> Any:
+    """The ASE-db row of a labelled structure, built directly (as ``AtomsRow(atoms)`` would with
+    a single-point calculator attached, without its costly state comparisons)."""
+    import os
 
-    copy = atoms.copy()
-    copy.info = {}
-    results: dict[str, Any] = {"energy": float(labels.energy)}
+    from ase.db.core import now
+    from ase.db.row import AtomsRow, atoms2dict
+
+    bare = atoms.copy()
+    bare.calc = None
+    record = atoms2dict(bare)
+    record["calculator"] = (calculator or _NO_CALCULATOR).lower()
+    record["calculator_parameters"] = {}
+    record["energy"] = float(labels.energy)
     if labels.forces is not None:
-        results["forces"] = np.asarray(labels.forces, dtype=float)
+        record["forces"] = np.asarray(labels.forces, dtype=float)
     if labels.stress is not None:
-        results["stress"] = voigt_stress(labels.stress)
-    copy.calc = SinglePointCalculator(copy, **results)
-    copy.calc.name = calculator or _NO_CALCULATOR
-    return copy
+        record["stress"] = voigt_stress(labels.stress)
+    row = AtomsRow(record)
+    row.ctime = now()
+    row.user = os.getenv("USER")
+    return row
 
 
 def _record(row: Any) -> LabelledStructure:

@@ -68,10 +68,20 @@ def _labels_problem(labels: Labels, natoms: int) -> str | None:
 
 
 def closest_pair(atoms: Atoms, cutoff_A: float) -> tuple[int, int, float] | None:
-    """The closest pair of atoms (periodic images included) nearer than ``cutoff_A``, if any."""
-    from ase.neighborlist import neighbor_list
+    """The closest pair of atoms (periodic images included) nearer than ``cutoff_A``, if any.
 
-    first, second, distance = neighbor_list("ijd", atoms, cutoff_A, self_interaction=False)
+    Molecules and clusters use a k-d tree (fast for the many small structures of an import);
+    anything periodic uses ASE's neighbour list, which handles every combination of pbc."""
+    if atoms.pbc.any():
+        from ase.neighborlist import neighbor_list
+
+        first, second, distance = neighbor_list("ijd", atoms, cutoff_A, self_interaction=False)
+    else:
+        from scipy.spatial import cKDTree
+
+        pairs = cKDTree(atoms.positions).query_pairs(cutoff_A, output_type="ndarray")
+        first, second = pairs[:, 0], pairs[:, 1]
+        distance = np.linalg.norm(atoms.positions[first] - atoms.positions[second], axis=1)
     if len(distance) == 0:
         return None
     k = int(np.argmin(distance))

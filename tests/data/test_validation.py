@@ -88,3 +88,17 @@ def test_content_hash_ignores_noise_below_rounding_but_sees_changes() -> None:
     assert content_hash(atoms, Labels(-1.001, forces(3))) != reference
     assert content_hash(atoms, Labels(-1.0)) != reference  # forces present or not
     assert content_hash(atoms, Labels(-1.0, -0.0 * forces(3))) == reference  # signed zero
+
+
+def test_closest_pair_matches_brute_force_for_clusters_and_crystals() -> None:
+    rng = np.random.default_rng(5)
+    cluster = Atoms("H40", positions=rng.uniform(0, 6, (40, 3)))
+    distances = cluster.get_all_distances()
+    np.fill_diagonal(distances, np.inf)
+    i, j, d = closest_pair(cluster, 10.0)
+    assert d == pytest.approx(distances.min()) and distances[i, j] == pytest.approx(d)
+    crystal = bulk("Cu", cubic=True).repeat(2)
+    crystal.rattle(0.1, seed=1)
+    periodic = crystal.get_all_distances(mic=True)
+    np.fill_diagonal(periodic, np.inf)
+    assert closest_pair(crystal, 4.0)[2] == pytest.approx(periodic.min())
