@@ -12,9 +12,23 @@ from typing import Mapping
 import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers, covalent_radii
-from ase.neighborlist import neighbor_list
 
 from alearn.errors import UserError
+
+
+def pairs_within(atoms: Atoms, cutoff_A: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each pair (i, j, distance) closer than ``cutoff_A`` once (periodic images included),
+    by vesin (≈ 50× faster than ASE's neighbour list on small clusters; monitors call it often)."""
+    import vesin
+
+    pbc = [bool(p) for p in atoms.pbc]
+    box = np.asarray(atoms.cell[:], dtype=np.float64) if any(pbc) else np.zeros((3, 3))
+    if len(atoms) < 2 and not any(pbc):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
+    nl = vesin.NeighborList(cutoff=float(cutoff_A), full_list=False)
+    i, j, d = nl.compute(np.asarray(atoms.positions, dtype=np.float64), box, pbc, "ijd")
+    return i.astype(np.int64), j.astype(np.int64), np.asarray(d, dtype=np.float64)
 
 
 def pair_key(z1: int, z2: int) -> tuple[int, int]:
@@ -73,7 +87,7 @@ class ClosestPair:
 
 def closest_pair(atoms: Atoms, limits: PairLimits, search_A: float) -> ClosestPair | None:
     """The pair with the smallest distance/limit ratio among pairs closer than ``search_A``."""
-    i, j, d = neighbor_list("ijd", atoms, search_A, self_interaction=False)
+    i, j, d = pairs_within(atoms, search_A)
     if len(d) == 0:
         return None
     numbers = atoms.numbers
@@ -86,7 +100,7 @@ def min_pair_distances(structures: list[Atoms], cutoff_A: float = 4.0) -> dict[t
     """The shortest distance of every element pair seen in ``structures`` (within ``cutoff_A``)."""
     shortest: dict[tuple[int, int], float] = {}
     for atoms in structures:
-        i, j, d = neighbor_list("ijd", atoms, cutoff_A, self_interaction=False)
+        i, j, d = pairs_within(atoms, cutoff_A)
         zi, zj = atoms.numbers[i], atoms.numbers[j]
         codes = np.minimum(zi, zj) * 1000 + np.maximum(zi, zj)
         for code in np.unique(codes):

@@ -24,7 +24,8 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator
 from ase.data import chemical_symbols
-from ase.neighborlist import neighbor_list
+
+from alearn.explore.sanity import pairs_within
 
 
 PairKey = tuple[int, int]
@@ -43,7 +44,7 @@ class ContactStructure:
 
 
 def _closest_of_pair(atoms: Atoms, pair: PairKey, search_A: float) -> tuple[int, int, float] | None:
-    i, j, d = neighbor_list("ijd", atoms, search_A, self_interaction=False)
+    i, j, d = pairs_within(atoms, search_A)
     zi, zj = atoms.numbers[i], atoms.numbers[j]
     mask = (np.minimum(zi, zj) == pair[0]) & (np.maximum(zi, zj) == pair[1])
     if not mask.any():

@@ -15,7 +15,8 @@ from typing import Sequence
 
 import numpy as np
 from ase import Atoms
-from ase.neighborlist import neighbor_list
+
+from alearn.explore.sanity import pairs_within
 
 
 def element_pairs(structures: Sequence[Atoms]) -> tuple[tuple[int, int], ...]:
@@ -27,7 +28,7 @@ def element_pairs(structures: Sequence[Atoms]) -> tuple[tuple[int, int], ...]:
 def fingerprint(atoms: Atoms, pairs: Sequence[tuple[int, int]], cutoff_A: float,
                 bins: int = 24, r_min_A: float = 0.5) -> np.ndarray:
     """The inverse-distance histogram of ``atoms`` (length ``len(pairs) · bins``)."""
-    i, j, d = neighbor_list("ijd", atoms, cutoff_A, self_interaction=False)
+    i, j, d = pairs_within(atoms, cutoff_A)
     grid = np.linspace(1.0 / cutoff_A, 1.0 / r_min_A, bins)
     width = grid[1] - grid[0]
     weight = 0.5 * (np.cos(np.pi * d / cutoff_A) + 1.0)

@@ -87,3 +87,36 @@ def test_min_pair_distances_per_element_pair():
     found = min_pair_distances([water(0.96), water(0.90)])
     assert found[(1, 8)] == pytest.approx(0.90)
     assert (1, 1) in found and (8, 8) not in found
+
+
+@pytest.mark.parametrize("pbc", [(False, False, False), (True, True, True), (True, False, True)])
+def test_pairs_within_matches_ase_neighbour_list(pbc):
+    from ase.build import bulk
+    from ase.neighborlist import neighbor_list
+
+    from alearn.explore.sanity import pairs_within
+
+    atoms = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 1, 2))
+    atoms.rattle(0.1, seed=3)
+    atoms.pbc = pbc
+    i, j, d = pairs_within(atoms, 3.0)
+    ai, aj, ad = neighbor_list("ijd", atoms, 3.0)
+    assert len(d) * 2 == len(ad)
+    assert np.allclose(np.sort(np.concatenate([d, d])), np.sort(ad))
+
+
+def test_results_are_reused_only_when_fresh():
+    from ase.calculators.emt import EMT
+
+    from alearn.explore.walker import _fresh, _results
+
+    atoms = Atoms("Cu2", positions=[[0, 0, 0], [2.5, 0, 0]])
+    atoms.calc = EMT()
+    first = _results(atoms)
+    assert _fresh(atoms.calc, atoms)
+    atoms.positions[1, 0] = 2.4
+    assert not _fresh(atoms.calc, atoms)
+    second = _results(atoms)
+    assert second["energy"] != first["energy"]
+    atoms.calc = EMT()
+    assert _results(atoms)["energy"] == pytest.approx(second["energy"])
