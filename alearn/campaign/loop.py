@@ -104,6 +104,7 @@ def run_iteration(layout: CampaignDir, config: Any, parts: Parts, store: Any,
     staging.mkdir(parents=True, exist_ok=True)
     ctx = Context(config, layout, iteration, staging, store, log, console)
     progress = Progress(staging)
+    began_iteration = time.perf_counter()
     for stage in stages_for(iteration):
         if progress.done(stage):
             log.info("iteration %d: %s already done", iteration, stage.value)
@@ -115,7 +116,8 @@ def run_iteration(layout: CampaignDir, config: Any, parts: Parts, store: Any,
         summary = STAGE_FUNCTIONS[stage](ctx, parts, progress, model, previous)
         progress.mark(stage, summary, time.perf_counter() - began)
         kill_hook(iteration, stage, "after")
-    body = {**manifest_body(ctx, progress, previous), "iteration": iteration}
+    body = {**manifest_body(ctx, progress, previous), "iteration": iteration,
+            "wall_s": round(time.perf_counter() - began_iteration, 3)}
     elapsed = time.monotonic() - start
     body["stop_reason"] = _reason([*manifests, body], config, elapsed)
     manifest = commit(layout, iteration, body)
