@@ -37,6 +37,13 @@ from alearn.errors import UserError
 _PROVENANCE_KEYS = ("iteration", "params_hash", "job_hash", "subset", "parent", "std")
 _NO_CALCULATOR = "unknown"
 _POSTGRES_PREFIXES = ("postgresql://", "postgres://")
+_INDICES_SQLITE = (
+    "CREATE INDEX IF NOT EXISTS alearn_text_key_value ON text_key_values(key, value)",
+    "CREATE INDEX IF NOT EXISTS alearn_number_key_value ON number_key_values(key, value)",
+)
+_INDICES_POSTGRES = tuple(
+    f"CREATE INDEX IF NOT EXISTS alearn_{key} ON systems ((key_value_pairs->>'{key}'))"
+    for key in ("job_hash", "content_hash", "source"))
 
 
 @dataclass(frozen=True)
@@ -198,10 +205,24 @@ class Store:
     def _probe(self) -> None:
         try:
             self._db.count()
+            self._ensure_indices()
         except Exception as exc:  # sqlite3.DatabaseError, psycopg2 errors, ...
             raise UserError(f"cannot open the store {self.url}: {type(exc).__name__}: {exc} "
                             "(expected an ASE database: an SQLite file or a postgresql:// URL)"
                             ) from None
+
+    def _ensure_indices(self) -> None:
+        """Indices for the lookups every insert makes (job hash, content hash): ASE indexes
+        key-value pairs by key only, which makes each lookup a scan of all rows."""
+        statements = _INDICES_POSTGRES if self.url.startswith(_POSTGRES_PREFIXES) else _INDICES_SQLITE
+        connection = self._db._connect()
+        try:
+            cursor = connection.cursor()
+            for statement in statements:
+                cursor.execute(statement)
+            connection.commit()
+        finally:
+            connection.close()
 
 
 def _connect_sqlite(path: Path) -> Any:

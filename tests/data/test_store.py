@@ -190,3 +190,15 @@ def test_killed_writer_leaves_the_store_consistent(tmp_path: Path, molecules) ->
         assert isinstance(store.add(molecules[1].atoms, molecules[1].labels, reference("after")),
                           Inserted)
         assert len(store) == 2
+
+
+def test_lookup_indices_exist(store: Store, tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "store.db") as connection:
+        names = {row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"alearn_text_key_value", "alearn_number_key_value"} <= names
+    with sqlite3.connect(tmp_path / "store.db") as connection:
+        plan = " ".join(str(row) for row in connection.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM text_key_values WHERE key = ? AND value = ?",
+            ("content_hash", "x")))
+    assert "alearn_text_key_value" in plan
