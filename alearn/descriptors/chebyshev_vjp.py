@@ -118,35 +118,55 @@ def descriptor(spec: ChebyshevSpec, graph: Graph, ex: Expansion, n_atoms: int) -
     return torch.cat(blocks, dim=1)
 
 
+def _combined(plain: torch.Tensor, weighted: torch.Tensor | None,
+              spins: torch.Tensor | None) -> torch.Tensor:
+    """Per atom and spin value s: plain + s·weighted, flattened to (N·S, K, width)."""
+    if weighted is None or spins is None:
+        return plain
+    comb = plain[:, None] + spins[None, :, None, None] * weighted[:, None]   # (N, S, K, w)
+    return comb.reshape(-1, plain.shape[1], plain.shape[2])
+
+
 def pair_gradients(spec: ChebyshevSpec, graph: Graph, ex: Expansion,
                    cotangent: torch.Tensor) -> torch.Tensor:
-    """dE_k/dD_p for every pair and member, (P, K, 3), from dE_k/dG given as (N, K, F)."""
+    """dE_k/dD_p for every pair and member, (P, K, 3), from dE_k/dG given as (N, K, F).
+
+    The plain and species-weighted cotangents are combined per atom for every possible spin
+    (product) first, so each pair/triplet needs one gather instead of two."""
     nr = spec.radial_order + 1
     na = spec.angular_order + 1 if spec.has_angular else 0
     block = nr + na
-    v_rad = cotangent[:, :, :nr][graph.i]                             # (P, K, nr)
-    if ex.spin_j is not None:
-        v_rad = v_rad + ex.spin_j[:, None, None] * cotangent[:, :, block:block + nr][graph.i]
-    g_r = torch.bmm(v_rad, ex.drad.unsqueeze(2)).squeeze(2)          # (P, K)
+    weighted = ex.spin_j is not None
+    n_spin = len(spec.elements)
+    spins = torch.tensor(type_spins(n_spin), dtype=cotangent.dtype, device=cotangent.device)
+    rad = _combined(cotangent[:, :, :nr], cotangent[:, :, block:block + nr] if weighted else None,
+                    spins if weighted else None)
+    index = graph.i * n_spin + graph.species[graph.j] if weighted else graph.i
+    g_r = torch.bmm(rad[index], ex.drad.unsqueeze(2)).squeeze(2)     # (P, K)
     unit = ex.vec / ex.r[:, None]
     grad = g_r[:, :, None] * unit[:, None, :]
     if not spec.has_angular or ex.ang is None:
         return grad
     a, b = graph.trip_a, graph.trip_b
     centre = graph.i[a]
-    v_ang = cotangent[:, :, nr:block][centre]                          # (T, K, na)
-    if ex.spin_jk is not None:
-        v_ang = v_ang + ex.spin_jk[:, None, None] * cotangent[:, :, block + nr:][centre]
+    if weighted:
+        products = (spins[:, None] * spins[None, :]).reshape(-1)
+        ang = _combined(cotangent[:, :, nr:block], cotangent[:, :, block + nr:], products)
+        sj = graph.species[graph.j]
+        v_ang = ang[(centre * n_spin + sj[a]) * n_spin + sj[b]]      # (T, K, na)
+    else:
+        v_ang = cotangent[:, :, nr:block][centre]
     basis = torch.stack([ex.dang_cos, ex.dang_ra, ex.dang_rb], dim=2)  # (T, na, 3)
     g = torch.bmm(v_ang, basis)                                       # (T, K, 3)
-    g_cos, g_ra, g_rb = g[:, :, 0:1], g[:, :, 1:2], g[:, :, 2:3]
     ua, ub, cos = unit[a], unit[b], ex.cos[:, None]
-    dcos_a = ((ub - cos * ua) / ex.r[a][:, None])[:, None, :]
-    dcos_b = ((ua - cos * ub) / ex.r[b][:, None])[:, None, :]
-    da = g_cos * dcos_a + g_ra * ua[:, None, :]
-    db = g_cos * dcos_b + g_rb * ub[:, None, :]
-    grad = grad.index_add(0, a, da)
-    return grad.index_add(0, b, db)
+    inv_ra, inv_rb = 1.0 / ex.r[a][:, None], 1.0 / ex.r[b][:, None]
+    # dE/dD_a = g_cos (u_b − cos u_a)/r_a + g_ra u_a, and symmetrically for b
+    geo_a = torch.stack([(ub - cos * ua) * inv_ra, ua], dim=1)       # (T, 2, 3)
+    geo_b = torch.stack([(ua - cos * ub) * inv_rb, ub], dim=1)
+    da = torch.bmm(g[:, :, 0:2], geo_a)
+    db = torch.bmm(g[:, :, 0::2], geo_b)
+    both = torch.cat([a, b])
+    return grad.index_add(0, both, torch.cat([da, db]))
 
 
 def forces_and_virial(graph: Graph, ex: Expansion, grad: torch.Tensor, n_atoms: int,
