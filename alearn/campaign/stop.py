@@ -31,8 +31,8 @@ class IterationFacts:
 def stop_reason(history: Sequence[IterationFacts], rules: StopConfig,
                 elapsed_s: float) -> str | None:
     """Why the campaign stops after the last iteration of ``history``, or ``None``."""
-    if not history:
-        return None
+    if not history or history[-1].iteration == 0:
+        return None                     # iteration 0 (the initial data) never ends a campaign
     last = history[-1]
     checks = (_accurate(history, rules), _force(last, rules), _budget(last, rules),
               _iterations(last, rules), _walltime(elapsed_s, rules))

@@ -15,6 +15,7 @@ from alearn.errors import UserError
 #: kind in manifest.json → "module:function" that loads such a model directory
 LOADERS: dict[str, str] = {
     "committee": "alearn.models.io:load_committee",
+    "gpr": "alearn.models.gpr_io:load_gpr",
 }
 
 

@@ -14,6 +14,8 @@ def test_no_rule_holds() -> None:
     history = [facts(0, None), facts(1)]
     assert stop_reason(history, StopConfig(max_iterations=5), 0.0) is None
     assert stop_reason([], StopConfig(), 1e9) is None
+    assert stop_reason([facts(0, rmse=0.0, total=10**6)], StopConfig(force_rmse_eV_A=0.1,
+                       max_reference_calculations=1, walltime_s=1.0), 1e9) is None
 
 
 def test_max_iterations() -> None:
