@@ -173,11 +173,11 @@ def forces_and_virial(graph: Graph, ex: Expansion, grad: torch.Tensor, n_atoms: 
                       virial: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Forces (K, N, 3) = −dE/dR and, optionally, dE/dε (K, B, 3, 3) from dE/dD (P, K, 3)."""
     k = grad.shape[1]
-    forces = grad.new_zeros((n_atoms, k, 3)).index_add_(0, graph.i, grad)
-    forces = forces.index_add_(0, graph.j, -grad)
+    forces = grad.new_zeros((n_atoms, k, 3)).index_add(0, graph.i, grad)
+    forces = forces.index_add(0, graph.j, -grad)
     if not virial:
         return forces.transpose(0, 1), None
     outer = ex.vec[:, None, :, None] * grad[:, :, None, :]            # (P, K, 3, 3)
-    w = grad.new_zeros((graph.n_structures, k, 3, 3)).index_add_(0, graph.pair_batch, outer)
+    w = grad.new_zeros((graph.n_structures, k, 3, 3)).index_add(0, graph.pair_batch, outer)
     w = w.transpose(0, 1)
     return forces.transpose(0, 1), 0.5 * (w + w.transpose(2, 3))

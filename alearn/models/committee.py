@@ -104,25 +104,30 @@ class Committee(torch.nn.Module):
             s_out = torch.stack(s_list) / volume[None, :, None, None]
         return MemberOutput(energy, f_out, s_out, g)
 
-    def evaluate_fast(self, graph: Graph, positions: torch.Tensor, *,
-                      stress: bool = False) -> MemberOutput:
+    def evaluate_fast(self, graph: Graph, positions: torch.Tensor, *, stress: bool = False,
+                      create_graph: bool = False) -> MemberOutput:
         """Like :meth:`evaluate_graph` (forces always) but with the analytic descriptor
-        derivatives: one pass for all members, no autograd graph through the geometry."""
+        derivatives: one pass for all members, no autograd graph through the geometry.
+
+        With ``create_graph`` the outputs stay differentiable in the network weights (direct
+        force training: only the networks are differentiated twice, never the descriptor)."""
         from alearn.descriptors import chebyshev_vjp as vjp
 
         n_atoms = positions.shape[0]
+        s = graph.species
         with torch.no_grad():
             small, ex = vjp.expand(self.spec, graph, positions.detach())
             g = vjp.descriptor(self.spec, small, ex, n_atoms)
-            s = graph.species
             x = (g - self.shift[s]) * self.scale[s]
         with torch.enable_grad():
             xs = x.unsqueeze(0).repeat(self.members, 1, 1).requires_grad_(True)
             atomic = self.networks.forward_members(xs, s) * self.energy_scale
-            (dx,) = torch.autograd.grad(atomic.sum(), xs)
-        with torch.no_grad():
-            atomic = atomic.detach() + self.reference_energy[s]
-            energy = atomic.new_zeros((self.members, graph.n_structures)).index_add_(1, graph.batch, atomic)
+            (dx,) = torch.autograd.grad(atomic.sum(), xs, create_graph=create_graph)
+        with torch.set_grad_enabled(create_graph):
+            if not create_graph:
+                atomic = atomic.detach()
+            atomic = atomic + self.reference_energy[s]
+            energy = atomic.new_zeros((self.members, graph.n_structures)).index_add(1, graph.batch, atomic)
             cotangent = (dx * self.scale[s]).transpose(0, 1)
             grad = vjp.pair_gradients(self.spec, small, ex, cotangent)
             forces, virial = vjp.forces_and_virial(small, ex, grad, n_atoms, stress)

@@ -2,7 +2,9 @@
 
 L_k = Σ_s w_ks [(1−α)·½(ΔE_ks/N_s)² + α·mean_masked|ΔF|² + β·mean(Δσ[GPa]²)] / Σ_s w_ks,
 with w_ks the bootstrap multiplicity of structure s in member k's training set (1 without
-bootstrap).  Energy-only batches use the cached descriptors (no geometry graph at all).
+bootstrap).  Energy-only batches use the cached descriptors (no geometry graph at all); force
+and stress batches use the analytic descriptor derivatives, so only the networks are
+differentiated twice (``Committee.evaluate_fast(create_graph=True)``).
 """
 
 from __future__ import annotations
@@ -55,8 +57,7 @@ def batch_terms(model: Committee, batch: Sequence[Prepared], *, forces: bool, st
     atoms = [p.structure.atoms for p in batch]
     graph = collate(atoms, [p.topology for p in batch], dtype=model.dtype, device=dev)
     pos = torch.cat([torch.as_tensor(a.positions, dtype=model.dtype, device=dev) for a in atoms])
-    out = model.evaluate_graph(graph, pos.requires_grad_(True), forces=True, stress=stress,
-                               create_graph=create_graph)
+    out = model.evaluate_fast(graph, pos, stress=stress, create_graph=create_graph)
     e_term = 0.5 * ((out.energy - ref_e) / n_atoms) ** 2
     f_term, has_f = _force_terms(out.forces, batch, graph.batch) if forces else (None, None)
     s_term = has_s = None

@@ -130,3 +130,25 @@ def test_analytic_path_without_angular_terms(make_committee, make_cluster):
     slow = committee.evaluate_graph(graph, pos, forces=True)
     fast = committee.evaluate_fast(graph, pos)
     torch.testing.assert_close(fast.forces, slow.forces, rtol=1e-10, atol=1e-12)
+
+
+def test_force_loss_weight_gradients_equal_between_paths(make_committee, make_cell):
+    """Direct force training through the analytic path gives the autograd path's gradients."""
+    import torch
+
+    atoms = make_cell()
+    committee = make_committee(("Cu", "Au"), members=2)
+    graph = committee.graph([atoms])
+    pos = torch.as_tensor(atoms.positions)
+    grads = []
+    for fast in (True, False):
+        committee.zero_grad()
+        if fast:
+            out = committee.evaluate_fast(graph, pos, stress=True, create_graph=True)
+        else:
+            out = committee.evaluate_graph(graph, pos, forces=True, stress=True, create_graph=True)
+        loss = (out.forces**2).sum() + 1e3 * (out.stress**2).sum() + (out.energy**2).sum()
+        loss.backward()
+        grads.append(torch.cat([p.grad.reshape(-1) for p in committee.networks.parameters()]))
+    assert grads[0].abs().max() > 0
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-9, atol=1e-12)
