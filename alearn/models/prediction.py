@@ -11,6 +11,9 @@ keys into ``results`` beside the usual ``energy``, ``forces``, ``stress``:
 - ``extrapolation_distance`` (n_atoms,), float: largest excess beyond the range, in units of
                         the training range of that component (0 inside the range)
 Keys a surrogate cannot provide are absent (never filled with placeholders).
+Committee spreads are population standard deviations over the K members (numpy ``std``,
+ddof=0); the committee calculator also provides ``stress_std`` (Voigt) and
+``energies_members`` (K,).
 """
 
 from __future__ import annotations
