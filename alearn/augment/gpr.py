@@ -56,6 +56,7 @@ class GprAugmentResult:
     added: tuple[LabelledStructure, ...]
     to_label: tuple[GprCandidate, ...]
     report: GprAugmentReport
+    model: LocalGPR | None = None          # the fitted surrogate (save it, or drive MD with it)
 
 
 def remove_rigid_rotation(positions: np.ndarray, displacement: np.ndarray) -> np.ndarray:
@@ -132,4 +133,4 @@ def gpr_augment(structures: Sequence[LabelledStructure], cfg: GprAugmentConfig,
         added.append(LabelledStructure(atoms, Labels(energy=float(energy)), provenance))
     report = GprAugmentReport(tuple(model.reports()), thresholds, len(copies), len(added),
                               len(to_label), fit_s, label_s)
-    return GprAugmentResult(tuple(added), tuple(to_label), report)
+    return GprAugmentResult(tuple(added), tuple(to_label), report, model)

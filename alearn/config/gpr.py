@@ -38,7 +38,7 @@ class GprConfig:
         "constant", doc="prior mean energy: the subset's mean energy, or per-element energies fitted by least squares over all data")
     ard: bool = option(False, doc="one length scale per fingerprint component (automatic relevance determination)")
     max_rows: int = option(3000, doc="memory budget of one subset: structures × (1 + 3·atoms) observations; larger groups are split by k-means on fingerprints", ge=10)
-    hyper_max_rows: int = option(1200, doc="observations used to optimise the hyperparameters of a subset (a random sample of its structures)", ge=10)
+    hyper_max_rows: int = option(800, doc="observations used to optimise the hyperparameters of a subset (a random sample of its structures)", ge=10)
     restarts: int = option(3, doc="optimiser starts for the marginal likelihood (the first from a heuristic guess)", ge=1)
     weight_eV: float | None = option(None, doc="fix the kernel weight w (k = w² exp(-|x-x'|²/2ℓ²)); unset = fitted", unit="eV", gt=0.0)
     length_scale: float | None = option(None, doc="fix the length scale ℓ in fingerprint units; unset = fitted", gt=0.0)

@@ -58,7 +58,7 @@ class FitSettings:
 
     ard: bool = False
     restarts: int = 3
-    hyper_max_rows: int = 1200
+    hyper_max_rows: int = 800
     fixed: dict[str, float] = field(default_factory=dict)   # names of Hyper fields → value
     weight_bounds_eV: tuple[float, float] = (1e-3, 1e3)
     length_scale_bounds: tuple[float, float] = (1e-2, 1e2)  # × median fingerprint distance
