@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "alearn.config.commands",
     "alearn.data.commands",
     "alearn.label.command",
+    "alearn.augment.commands",
     "alearn.train.commands",
     "alearn.explore.commands",
     "alearn.campaign.commands",
