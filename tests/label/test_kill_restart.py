@@ -18,7 +18,7 @@ from alearn.label.jobs import JobDir
 
 pytestmark = pytest.mark.timeout(240)
 
-N = 8
+N = 6
 
 SCRIPT = textwrap.dedent("""
     import json, os, sys
@@ -32,12 +32,14 @@ SCRIPT = textwrap.dedent("""
 
     def main():
         root = Path(sys.argv[1])
-        calc = FakeCalculator(FakeCalculator.Params(sleep_s=0.4))
+        calc = FakeCalculator(FakeCalculator.Params(sleep_s=0.2))
         structures = [Atoms("Ar2", positions=[[0, 0, 0], [0, 0, 1.0 + 0.05 * i]])
                       for i in range({n})]
-        with make_engine(DispatchConfig(engine="local", workers=2)) as engine, \
+        engine_kind = sys.argv[2]
+        with make_engine(DispatchConfig(engine=engine_kind, workers=2)) as engine, \
                 Store.open(root / "store.db") as store:
-            pids = list(engine.client.run(os.getpid).values())
+            client = getattr(engine, "client", None)
+            pids = list(client.run(os.getpid).values()) if client is not None else []
             (root / "workers.json").write_text(json.dumps(pids))
             report = label_structures(structures, calc, Profile(), store,
                                       engine=engine, jobs_dir=root / "jobs", max_concurrent=2)
@@ -52,10 +54,12 @@ def results(root: Path) -> set[str]:
     return {p.parent.name for p in (root / "jobs").glob("*/result.json")}
 
 
-def test_sigkill_of_the_labelling_process_and_rerun(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["inprocess", pytest.param("local", marks=pytest.mark.slow)])
+def test_sigkill_of_the_labelling_process_and_rerun(tmp_path: Path, engine: str) -> None:
+    """With ``local`` the Dask workers die with the controller too (slow: two cluster starts)."""
     script = tmp_path / "label_run.py"
     script.write_text(SCRIPT)
-    first = subprocess.Popen([sys.executable, str(script), str(tmp_path)],
+    first = subprocess.Popen([sys.executable, str(script), str(tmp_path), engine],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         assert wait_until(lambda: len(results(tmp_path)) >= 2, 120.0)
@@ -68,7 +72,8 @@ def test_sigkill_of_the_labelling_process_and_rerun(tmp_path: Path) -> None:
     pids = workers + recorded_pids(tmp_path / "jobs")
     assert wait_until(lambda: not any(alive(p) for p in pids), 30.0), "orphan processes"
 
-    second = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True,
+    second = subprocess.run([sys.executable, str(script), str(tmp_path), engine],
+                            capture_output=True,
                             text=True, timeout=180)
     assert second.returncode == 0, second.stderr[-2000:]
     assert json.loads(second.stdout.strip().splitlines()[-1]) == ["stored"] * N
