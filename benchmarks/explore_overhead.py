@@ -5,7 +5,9 @@
 Runs Langevin MD on a water cluster with the committee calculator (a) plainly with
 ``dyn.run(steps)`` and (b) as an alearn walker monitored every n steps (uncertainty measure,
 sanity checks including the closest-pair search, frame storage in memory), side by side and
-repeated, and prints the median time per step and the ratio.  Without ``--model`` a committee
+repeated (interleaved), and prints the median CPU time per step (``time.process_time``: the
+process is single-threaded with OMP_NUM_THREADS=1, and CPU time is robust on a shared machine)
+and the ratio.  Without ``--model`` a committee
 with random weights (default descriptor, 4 members, 16×16 hidden) is used: the cost of a
 committee evaluation does not depend on its weights.  The trust window is set wide open so no
 walker rolls back (the number of force evaluations is identical in both runs).
@@ -64,9 +66,9 @@ def plain(atoms: Atoms, calc, steps: int, seed: int) -> float:
     initial_velocities(atoms, 300.0, rng)
     dyn = Langevin(atoms, 0.5 * units.fs, temperature_K=300.0, friction=0.01 / units.fs,
                    rng=rng, fixcm=False)
-    started = time.perf_counter()
+    started = time.process_time()
     dyn.run(steps)
-    return (time.perf_counter() - started) / steps
+    return (time.process_time() - started) / steps
 
 
 def monitored(atoms: Atoms, calc, steps: int, every: int, seed: int) -> float:
@@ -76,9 +78,30 @@ def monitored(atoms: Atoms, calc, steps: int, every: int, seed: int) -> float:
     task = WalkerTask(0, 0, atoms, plan.stage, plan.timestep_fs, plan.monitor, lambda: calc, seed,
                       Path("/dev/null"))
     walker = _MdWalker(task, calc)
-    started = time.perf_counter()
+    started = time.process_time()
     walker.run()
-    return (time.perf_counter() - started) / steps
+    return (time.process_time() - started) / steps
+
+
+def observation_cost(atoms: Atoms, calc, repeats: int = 200) -> float:
+    """CPU seconds of one monitoring point alone: results read-out, measure, sanity checks
+    (closest pair, forces, temperature, energy spike) and frame storage."""
+    from alearn.explore.frames import FrameWriter
+    from alearn.explore.monitor import Monitor
+    from alearn.explore.walker import _observe
+
+    explore = ExploreConfig(walkers=1, stages=(StageConfig(temperature_K=300.0),))
+    spec = walker_plan(explore, SelectConfig(trust=TrustConfig(lo=0.05, hi=1e9)), 1).monitor
+    atoms = atoms.copy()
+    atoms.calc = calc
+    initial_velocities(atoms, 300.0, np.random.default_rng(0))
+    atoms.get_forces()
+    monitor, writer = Monitor(spec, atoms.numbers), FrameWriter(atoms.numbers, atoms.pbc)
+    started = time.process_time()
+    for k in range(repeats):
+        check, results = _observe(atoms, monitor, 300.0)
+        writer.add(atoms, k, results["energy"], check)
+    return (time.process_time() - started) / repeats
 
 
 def main() -> None:
@@ -99,12 +122,17 @@ def main() -> None:
         for n in args.every:
             rows[n].append(monitored(atoms, calc, args.steps, n, r))
     base = statistics.median(rows["plain"])
+    point = statistics.median(observation_cost(atoms, calc) for _ in range(args.repeats))
     print(f"{len(atoms)} atoms, {args.steps} steps × {args.repeats} repeats, "
           f"model: {args.model or 'random committee'}")
-    print(f"unmonitored: {1e3 * base:.3f} ms/step")
+    print(f"unmonitored: {1e3 * base:.3f} ms/step (CPU)")
+    print(f"one monitoring point alone: {1e3 * point:.3f} ms = {100 * point / base:.1f} % of an "
+          f"MD step → expected ratio 1 + {point / base:.3f}/n")
     for n in args.every:
         t = statistics.median(rows[n])
-        print(f"monitored every {n:3d} steps: {1e3 * t:.3f} ms/step, ratio {t / base:.3f}")
+        spread = max(rows[n]) / min(rows[n])
+        print(f"monitored every {n:3d} steps: {1e3 * t:.3f} ms/step, ratio {t / base:.3f} "
+              f"(max/min over repeats {spread:.2f})")
 
 
 if __name__ == "__main__":
