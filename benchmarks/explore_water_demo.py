@@ -91,6 +91,8 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=10)
     parser.add_argument("--lo", type=float, default=0.1)
     parser.add_argument("--hi", type=float, default=0.8)
+    parser.add_argument("--bootstrap", action="store_true",
+                        help="train each member on its own bootstrap resample")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
@@ -108,7 +110,7 @@ def main() -> None:
     model, report = train_committee(
         data, [], DescriptorConfig(), CommitteeConfig(members=4, hidden=(16, 16)),
         TrainConfig(epochs=args.epochs, force_weight=0.5, validation_fraction=0.1, patience=0,
-                    learning_rate=3e-3), seed=0)
+                    learning_rate=3e-3, bootstrap=args.bootstrap), seed=0)
     model_dir = args.out / "model"
     model.save(model_dir)
     summary["train_s"] = time.perf_counter() - t0
@@ -144,11 +146,16 @@ def main() -> None:
         print(calibration.text())
         summary["calibration"] = calibration.__dict__
 
-    contacts = close_contact_set(close_contact_seeds(result), min_pair_distances(data),
-                                 margin_A=0.1, per_pair=2, rng=np.random.default_rng(2))
+    seeds = close_contact_seeds(result)
+    print(f"{len(seeds)} near-contact frames" + ("" if seeds else
+          "; no walker came near a close contact — demonstrating the set on the start structure"))
+    contacts = close_contact_set(seeds or [start], min_pair_distances(data), margin_A=0.1,
+                                 per_pair=2, rng=np.random.default_rng(2))
     for item in contacts:
+        wall = labelled(item.atoms).get_potential_energy() - data[0].get_potential_energy()
         print(f"close contact {item.pair}: target {item.target_A:.3f} Å, reached "
-              f"{item.distance_A:.3f} Å (compression {item.compression:.3f})")
+              f"{item.distance_A:.3f} Å (compression {item.compression:.3f}); xTB energy "
+              f"{wall:+.2f} eV above the first training structure")
     c = result.counts
     summary.update({
         "counts": {"accurate": c.accurate, "candidate": c.candidate, "failed": c.failed,
