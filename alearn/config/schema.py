@@ -152,8 +152,9 @@ class _Builder:
         known = [f.name for f, _ in specs]
         for key in raw:
             if key not in known:
-                raise self.error(_join(path, key), "is not a valid key" + (where or " here")
-                                 + closest(key, known) + f"; valid keys: {', '.join(known)}")
+                what = "section" if not path else "key"
+                raise self.error(_join(path, key), f"is not a valid {what}" + (where or " here")
+                                 + closest(key, known) + f"; valid {what}s: {', '.join(known)}")
         values = {}
         for f, tp in specs:
             key = _join(path, f.name)

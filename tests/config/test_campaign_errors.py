@@ -11,7 +11,7 @@ from alearn.config.schema import ConfigError
 
 # (id, TOML appended to a valid base, base?, expected key path, fragments of the message)
 CASES = [
-    ("typo-section", "[selct]\nbudget = 3\n", True, "selct", ["not a valid key", "did you mean 'select'"]),
+    ("typo-section", "[selct]\nbudget = 3\n", True, "selct", ["is not a valid section here", "did you mean 'select'", "valid sections: campaign, reference"]),
     ("typo-key", "[store]\nmin_distance = 0.4\n", True, "store.min_distance", ["did you mean 'min_distance_A'", "valid keys: url, min_distance_A"]),
     ("typo-nested-key", "[select.trust]\nhii = 0.5\n", True, "select.trust.hii", ["did you mean 'hi'"]),
     ("typo-campaign-key", "", False, "campaign.nmae", ["did you mean 'name'"]),
