@@ -95,3 +95,33 @@ def test_kill_mid_campaign_then_resume_matches_the_uninterrupted_run(finished: P
     assert jobs == sorted(p.name for p in (finished / "jobs").iterdir() if p.is_dir())
     attempts = [a for j in (tmp_path / "run" / "jobs").iterdir() if j.is_dir() for a in j.glob("attempt_*")]
     assert len(attempts) == len(jobs)          # no calculation ran twice
+
+
+def _example(tmp: Path, name: str, replace: dict[str, str]) -> Path:
+    campaigns = Path(__file__).resolve().parents[2] / "campaigns"
+    text = (campaigns / f"{name}.toml").read_text()
+    for old, new in replace.items():
+        assert old in text
+        text = text.replace(old, new)
+    text = text.replace('"structures/', f'"{campaigns}/structures/').replace('"data/', f'"{campaigns}/data/')
+    path = tmp / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def test_h2_gpr_example_runs_and_gets_more_accurate(tmp_path: Path) -> None:
+    toml = _example(tmp_path, "h2-gpr", {"max_iterations = 4": "max_iterations = 3"})
+    assert main(["run", str(toml), "--dir", str(tmp_path / "run"), "--quiet"]) == 0
+    manifests = verify_all(CampaignDir(tmp_path / "run"))
+    assert len(manifests) >= 2 and manifests[-1]["stop_reason"]
+    assert manifests[-1]["counts"]["reference_total"] > manifests[0]["counts"]["reference_total"]
+    assert (tmp_path / "run" / "iterations" / "0001" / "model" / "manifest.json").is_file()
+
+
+@pytest.mark.slow
+def test_cu_emt_example_runs_with_npt_exploration(tmp_path: Path) -> None:
+    toml = _example(tmp_path, "cu-emt", {"epochs = 120": "epochs = 30", "max_iterations = 3": "max_iterations = 3"})
+    assert main(["run", str(toml), "--dir", str(tmp_path / "run"), "--quiet"]) == 0
+    manifests = verify_all(CampaignDir(tmp_path / "run"))
+    assert [m["iteration"] for m in manifests] == [0, 1, 2, 3]
+    assert all(m["counts"]["frames"] > 0 for m in manifests[1:])
