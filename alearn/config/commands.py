@@ -29,6 +29,7 @@ class Summary:
     structure_files: int
     structures: int
     elements: tuple[str, ...]
+    initial: str
     store: str
 
 
@@ -46,7 +47,22 @@ def summarize(raw: dict[str, Any], campaign: Any) -> Summary:
         name=campaign.campaign.name, sections=tuple(raw),
         reference=campaign.reference.kind, model=campaign.model.kind,
         augment=campaign.augment.kind, structure_files=len(campaign.campaign.structures),
-        structures=counts, elements=tuple(sorted(elements)), store=campaign.store.url)
+        structures=counts, elements=tuple(sorted(elements)), initial=_initial(campaign),
+        store=campaign.store.url)
+
+
+def _initial(campaign: Any) -> str:
+    """How iteration 0 gets its data, in a few words."""
+    from ase.io import read
+
+    initial = getattr(campaign, "initial", None)
+    source = getattr(initial, "source", None)
+    if source is None:
+        return "not configured"
+    if source == "dataset" and initial.dataset is not None:
+        count = len(read(initial.dataset, index=":"))
+        return f"dataset: {count} labelled structures from {initial.dataset.name}"
+    return str(source)
 
 
 def format_summary(path: Path, summary: Summary) -> str:
@@ -59,6 +75,7 @@ def format_summary(path: Path, summary: Summary) -> str:
         f"  model:      {summary.model} (augment: {summary.augment})",
         f"  structures: {summary.structures} in {summary.structure_files} file(s); "
         f"elements {elements}",
+        f"  initial:    {summary.initial}",
         f"  store:      {summary.store}",
     ])
 

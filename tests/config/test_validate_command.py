@@ -19,6 +19,7 @@ def test_validate_prints_summary(campaign_file, capsys: pytest.CaptureFixture[st
     assert "reference:  fake" in out
     assert "model:      gpr" in out
     assert "structures: 2 in 1 file(s); elements H, O" in out
+    assert "initial:    rattle" in out
 
 
 def test_validate_error_exits_2_without_traceback(campaign_file,
