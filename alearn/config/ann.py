@@ -59,6 +59,7 @@ class TrainConfig:
     epochs: int = option(500, doc="maximum number of training epochs", ge=1)
     force_weight: float = option(0.0, doc="weight α of the force term in the loss (0: energy-only training)", ge=0.0, le=1.0)
     force_fraction: float = option(1.0, doc="fraction of force components (chosen once, at random) that enter the force term", gt=0.0, le=1.0)
+    force_structure_fraction: float = option(1.0, doc="fraction of the structures with forces (chosen once, at random) whose forces enter the force term; the others are trained on energy only", gt=0.0, le=1.0)
     force_weight_decay_every: int = option(0, doc="divide the force weight by force_weight_decay_factor every this many epochs (seed 001 schedule; 0: constant)", ge=0)
     force_weight_decay_factor: float = option(10.0, doc="factor of the force-weight schedule", ge=1.0)
     stress_weight: float = option(0.0, doc="weight of the stress term (GPa², structures with stress labels); the pressure error is always monitored", ge=0.0)

@@ -19,7 +19,8 @@ from alearn.models.committee import Committee, voigt
 class CommitteeCalculator(Calculator):
     """Energy, forces, stress (periodic cells) as the committee mean, plus their spreads.
 
-    ``results`` also holds ``energy_std``, ``forces_std`` (per atom), ``max_force_std``,
+    ``results`` also holds ``energy_std`` (and ``energy_std_per_atom``), ``forces_std`` (per
+    atom), ``max_force_std``,
     ``extrapolation``, ``extrapolation_distance``, ``energies_members`` (K,) and
     ``stress_std`` (Voigt).  Pairs are kept in a Verlet list with ``skin_A`` so MD steps
     reuse them.  ``dtype="float32"`` evaluates in single precision (faster; see docs/ann.md).
@@ -73,7 +74,8 @@ class CommitteeCalculator(Calculator):
         count, distance = c.extrapolation(graph, out.features.detach())
         self.results = {
             "energy": float(energies.mean()), "free_energy": float(energies.mean()),
-            "forces": mean_f, "energy_std": float(energies.std()), "forces_std": dev,
+            "forces": mean_f, "energy_std": float(energies.std()),
+            "energy_std_per_atom": float(energies.std()) / len(atoms), "forces_std": dev,
             "max_force_std": float(dev.max(initial=0.0)), "extrapolation": count.astype(int),
             "extrapolation_distance": distance.astype(np.float64),
             "energies_members": energies,

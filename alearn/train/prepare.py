@@ -3,7 +3,7 @@ statistics and per-element reference energies."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -34,8 +34,11 @@ class Prepared:
 
 def prepare(structures: Sequence[LabelledStructure], spec: ChebyshevSpec, *, dtype: torch.dtype,
             device: str, force_fraction: float, rng: np.random.Generator,
-            chunk: int = 64) -> list[Prepared]:
-    """Topologies and descriptors of every structure (descriptors computed in chunks)."""
+            structure_fraction: float = 1.0, chunk: int = 64) -> list[Prepared]:
+    """Topologies and descriptors of every structure (descriptors computed in chunks).
+
+    ``structure_fraction`` keeps the force labels of that fraction of the structures with
+    forces (at least one); ``force_fraction`` the fraction of components within them."""
     topos = [topology(s.atoms, spec) for s in structures]
     feats: list[torch.Tensor] = []
     for start in range(0, len(structures), chunk):
@@ -45,7 +48,14 @@ def prepare(structures: Sequence[LabelledStructure], spec: ChebyshevSpec, *, dty
         with torch.no_grad():
             g = features(spec, graph, pos)
         feats.extend(torch.split(g, [len(a) for a in atoms]))
-    return [_one(s, t, g, dtype, device, force_fraction, rng) for s, t, g in zip(structures, topos, feats)]
+    out = [_one(s, t, g, dtype, device, force_fraction, rng) for s, t, g in zip(structures, topos, feats)]
+    with_forces = [k for k, p in enumerate(out) if p.forces is not None]
+    if structure_fraction < 1.0 and with_forces:
+        n_keep = max(1, int(round(structure_fraction * len(with_forces))))
+        keep = set(rng.choice(with_forces, size=n_keep, replace=False).tolist())
+        out = [p if k in keep or p.forces is None else replace(p, forces=None, force_mask=None)
+               for k, p in enumerate(out)]
+    return out
 
 
 def _one(s: LabelledStructure, topo: Topology, g: torch.Tensor, dtype: torch.dtype, device: str,

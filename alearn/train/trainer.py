@@ -226,7 +226,7 @@ def train_committee(train_set: Sequence[LabelledStructure | Any], valid_set: Seq
     device = _device(train_cfg)
     model = build_model(train, valid, descriptor_cfg, model_cfg, seed, warm_start).to(device)
     opts = dict(dtype=model.dtype, device=device, force_fraction=train_cfg.force_fraction, rng=rng)
-    train_p = prep.prepare(train, model.spec, **opts)
+    train_p = prep.prepare(train, model.spec, structure_fraction=train_cfg.force_structure_fraction, **opts)
     valid_p = prep.prepare(valid, model.spec, **opts) if valid else []
     _initialise(model, train_p, model_cfg, warm_start is not None)
     fit = _Fit(model, train_p, valid_p, train_cfg, rng, progress)

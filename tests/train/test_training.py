@@ -69,3 +69,19 @@ def test_warm_start_continues_from_earlier_model(cu_data):
                                  warm_start=first)
     assert isinstance(second, Committee) and second is not first
     assert r2.valid_metrics["energy_mae_eV_atom"] == pytest.approx(r1.valid_metrics["energy_mae_eV_atom"], rel=1e-3)
+
+
+def test_force_structure_and_component_fractions(cu_data):
+    import torch
+
+    from alearn.descriptors.chebyshev import ChebyshevSpec
+    from alearn.train.prepare import prepare
+
+    data = cu_data(10)
+    spec = ChebyshevSpec(("Cu",), 4.0, 3.0, 4, 2)
+    prepared = prepare(data, spec, dtype=torch.float64, device="cpu", force_fraction=0.25,
+                       rng=np.random.default_rng(0), structure_fraction=0.3)
+    kept = [p for p in prepared if p.forces is not None]
+    assert len(kept) == 3
+    share = np.mean([p.force_mask.float().mean().item() for p in kept])
+    assert 0.1 < share < 0.4
