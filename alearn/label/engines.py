@@ -21,13 +21,10 @@ from typing import Any, Protocol
 
 from alearn.config.dispatch import DispatchConfig
 from alearn.errors import UserError
+from alearn.label.hpc import NO_DASHBOARD
 
 #: environment of Dask worker processes: one BLAS/OpenMP thread each (oversubscription is slow)
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-#: the scheduler still serves health/metrics routes without a dashboard: keep them on loopback
-_NO_DASHBOARD = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
-
-
 class Engine(Protocol):
     """Where the dispatcher's tasks run."""
 
@@ -91,7 +88,7 @@ def make_engine(config: DispatchConfig) -> Iterator[Engine]:
     if config.engine == "local":
         cluster = LocalCluster(n_workers=config.workers, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None, env=dict(WORKER_ENV),
-                               silence_logs=logging.ERROR, scheduler_kwargs=_NO_DASHBOARD)
+                               silence_logs=logging.ERROR, scheduler_kwargs=dict(NO_DASHBOARD))
     else:
         from alearn.label.hpc import jobqueue_cluster
 

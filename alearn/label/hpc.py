@@ -14,6 +14,9 @@ from typing import Any
 from alearn.config.dispatch import DispatchConfig
 from alearn.errors import UserError
 
+#: no dashboard; the scheduler's remaining HTTP routes (health, metrics) only on loopback
+NO_DASHBOARD = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
+
 _CLASSES = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "lsf": "LSFCluster"}
 
 
@@ -23,6 +26,7 @@ def jobqueue_kwargs(config: DispatchConfig) -> dict[str, Any]:
         "cores": 1, "processes": 1, "memory": config.memory, "walltime": config.walltime,
         "job_name": "alearn-pilot", "job_extra_directives": list(config.job_directives),
         "job_script_prologue": ["export OMP_NUM_THREADS=1", *config.prologue],
+        "scheduler_options": dict(NO_DASHBOARD),
     }
     if config.queue:
         kwargs["queue"] = config.queue
