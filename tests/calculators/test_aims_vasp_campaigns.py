@@ -1,5 +1,6 @@
 """The example campaigns li-ec-aims and water-vasp: valid, seed-004 settings, golden input files,
-and labelling through fake Slurm (sbatch pilot jobs, srun, fake aims.x / vasp_std).
+and labelling and whole small campaigns through fake Slurm (sbatch pilot jobs, srun, fake
+aims.x / vasp_std; marked slow).
 
 Golden files live in tests/calculators/golden/; regenerate them after an intended change with
 ``ALEARN_UPDATE_GOLDEN=1 pytest tests/calculators/test_aims_vasp_campaigns.py``.
@@ -174,3 +175,40 @@ def test_water_campaign_labels_through_fake_slurm(fake_cluster: Path) -> None:
     assert [o.status.value for o in report.outcomes] == ["stored", "stored"], report.outcomes
     assert all(row.labels.stress is not None for row in rows)
     assert list((tmp_path / "slurm").glob("*.sh")), "no pilot job went through sbatch"
+
+
+# ------------------------------------------------------- whole campaigns (loop + fakes)
+SMALL = dict(members="2", hidden="[8, 8]", epochs="30", copies="4", budget="2", walkers="1",
+             steps="20", max_iterations="1", workers="2", batch_size="8", patience="10")
+
+
+def run_small_campaign(toml: Path, tmp_path: Path):
+    from alearn.campaign.loop import run_campaign
+
+    outcome = run_campaign(toml, directory=tmp_path / "campaign")
+    results = list((tmp_path / "campaign").rglob("result.json"))
+    return outcome, results
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_li_ec_aims_campaign_end_to_end_with_fake_slurm(fake_cluster: Path) -> None:
+    tmp_path = fake_cluster
+    species = _helper("test_aims").write_species(tmp_path / "species", levels=("tight",))
+    toml = campaign_for_fakes(CAMPAIGNS / "li-ec-aims.toml", tmp_path, command=f'"{FAKES / "aims.x"}"',
+                              species_dir=f'"{species}"', **SMALL)
+    outcome, results = run_small_campaign(toml, tmp_path)
+    assert "maximum number of iterations" in outcome.stop_reason
+    assert len(results) >= 2 and list((tmp_path / "slurm").glob("*.sh"))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_water_vasp_campaign_end_to_end_with_fake_slurm(fake_cluster: Path) -> None:
+    tmp_path = fake_cluster
+    pseudo = _helper("test_vasp").write_potcars(tmp_path / "potpaw")
+    toml = campaign_for_fakes(CAMPAIGNS / "water-vasp.toml", tmp_path, command=f'"{FAKES / "vasp_std"}"',
+                              pseudo_dir=f'"{pseudo}"', **SMALL)
+    outcome, results = run_small_campaign(toml, tmp_path)
+    assert "maximum number of iterations" in outcome.stop_reason
+    assert len(results) >= 2 and list((tmp_path / "slurm").glob("*.sh"))
