@@ -142,10 +142,13 @@ class AimsRun:
         return lines + [""]
 
     def not_converged(self) -> list[str]:
+        """FHI-aims' warning box, then its collective stop (``aims_stop_coll``: message on
+        stdout and stderr, MPI_Finalize, ``stop`` — exit status 0)."""
+        print(" *** scf_solver: SCF cycle not converged.", file=sys.stderr)
         return ["  " + RULE, "  * WARNING! SELF-CONSISTENCY CYCLE DID NOT CONVERGE",
                 "  * USING YOUR PRESELECTED ACCURACY CRITERIA.",
                 "  * DO NOT RELY ON ANY FINAL DATA WITHOUT FURTHER CHECKS.", "  " + RULE, "",
-                "  scf_solver: SCF cycle not converged.", "  * Aborting FHI-aims run.", ""]
+                " *** scf_solver: SCF cycle not converged.", ""]
 
     def energy_components(self, energy: float) -> list[str]:
         ha = energy / HARTREE_EV
