@@ -153,9 +153,11 @@ def with_iterations(toml: Path, iterations: int, out: Path) -> Path:
     config = load_campaign(toml)
     target = out / toml.name
     text = text.replace(f"max_iterations = {config.stop.max_iterations}", f"max_iterations = {iterations}")
+    for rule in ("force_rmse_eV_A", "accurate_ratio", "max_reference_calculations", "walltime_s"):
+        text = "\n".join(line for line in text.splitlines() if not line.startswith(f"{rule} =")) + "\n"
     base = toml.resolve().parent
     for raw in ("structures/", "data/"):
-        text = text.replace(f'"{raw}', f'"{base / raw}')
+        text = text.replace(f'"{raw}', f'"{base}/{raw}')
     target.write_text(text)
     return target
 

@@ -49,7 +49,7 @@ class ReferenceMdCalculator(Calculator):
 
     def __init__(self, label: LabelFn) -> None:
         super().__init__()
-        self.label = label
+        self.label_fn = label
         self.row_ids: list[int | None] = []
 
     def calculate(self, atoms: Atoms | None = None, properties: Any = ("energy",),
@@ -57,7 +57,7 @@ class ReferenceMdCalculator(Calculator):
         super().calculate(atoms, properties, system_changes)
         snapshot = self.atoms.copy()
         snapshot.positions = np.round(snapshot.positions, 8)
-        energy, forces, row = self.label([snapshot])[0]
+        energy, forces, row = self.label_fn([snapshot])[0]
         self.row_ids.append(row)
         self.results = {"energy": energy, "forces": forces}
 
