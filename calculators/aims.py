@@ -64,9 +64,9 @@ class AimsParams(ReferenceParams):
     kpoint_density: float = option(3.5, doc="k-points per Å⁻¹ (2π included, ASE's convention) along periodic directions; ignored for molecules", unit="1/Å", gt=0.0)
     k_grid: tuple[int, ...] = option((), doc="explicit k_grid for periodic cells (three integers, e.g. [5, 5, 1] as in seed 004); overrides kpoint_density")
     sc_accuracy_rho: float = option(1e-5, doc="s.c.f. convergence of the density", gt=0.0)
-    sc_accuracy_eev: float = option(1e-3, doc="s.c.f. convergence of the eigenvalue sum", unit="eV", gt=0.0)
-    sc_accuracy_etot: float = option(1e-6, doc="s.c.f. convergence of the total energy", unit="eV", gt=0.0)
-    sc_accuracy_forces: float = option(1e-4, doc="s.c.f. convergence of the forces", unit="eV/Å", gt=0.0)
+    sc_accuracy_eev: float | None = option(None, doc="s.c.f. convergence of the eigenvalue sum (not written when unset; recent FHI-aims releases need only rho and forces)", unit="eV", gt=0.0)
+    sc_accuracy_etot: float | None = option(None, doc="s.c.f. convergence of the total energy (not written when unset)", unit="eV", gt=0.0)
+    sc_accuracy_forces: float | None = option(1e-4, doc="s.c.f. convergence of the forces (not written when unset)", unit="eV/Å", gt=0.0)
     sc_iter_limit: int = option(100, doc="maximum s.c.f. iterations of the first attempt (recovery raises it)", ge=1)
     charge_mix_param: float | None = option(None, doc="density mixing parameter (FHI-aims default when unset; recovery lowers it)", gt=0.0, le=1.0)
     vdw: Literal["none", "ts", "mbd"] = option("none", doc="dispersion correction: ts (vdw_correction_hirshfeld) or mbd (many_body_dispersion)")
@@ -147,11 +147,12 @@ def _scf_lines(params: AimsParams) -> list[str]:
     lines = [
         f"occupation_type        {params.occupation_type} {common.format_number(params.occupation_width_eV)}",
         f"sc_accuracy_rho        {common.format_number(params.sc_accuracy_rho)}",
-        f"sc_accuracy_eev        {common.format_number(params.sc_accuracy_eev)}",
-        f"sc_accuracy_etot       {common.format_number(params.sc_accuracy_etot)}",
-        f"sc_accuracy_forces     {common.format_number(params.sc_accuracy_forces)}",
-        f"sc_iter_limit          {params.sc_iter_limit}",
     ]
+    for name in ("sc_accuracy_eev", "sc_accuracy_etot", "sc_accuracy_forces"):
+        value = getattr(params, name)
+        if value is not None:
+            lines.append(f"{name:<22} {common.format_number(value)}")
+    lines.append(f"sc_iter_limit          {params.sc_iter_limit}")
     if params.charge_mix_param is not None:
         lines.append(f"charge_mix_param       {common.format_number(params.charge_mix_param)}")
     return lines
@@ -174,7 +175,7 @@ def control_text(params: AimsParams, atoms: Atoms, species_dir: Path | None) -> 
              f"relativistic           {relativistic}", *_spin_lines(params, atoms),
              f"charge                 {common.format_number(params.charge)}", *_scf_lines(params),
              *_periodic_lines(params, atoms),
-             "compute_forces         .true.", "final_forces_cleaned   .true."]
+             "compute_forces         .true."]
     if params.vdw == "ts":
         lines.append("vdw_correction_hirshfeld")
     elif params.vdw == "mbd":
@@ -363,3 +364,8 @@ def _geometry_symbols(workdir: Path) -> list[str] | None:
         return None
     return [line.split()[4] for line in path.read_text().splitlines()
             if line.split()[:1] in (["atom"], ["atom_frac"])]
+
+
+def dry_run_lines(params: AimsParams) -> list[str]:
+    """The shell lines one calculation with ``params`` runs, for ``alearn run --dry-run``."""
+    return AimsCalculator(params).dry_run(params.profile)

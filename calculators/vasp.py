@@ -327,3 +327,8 @@ def _labels(atoms: Atoms, record: dict[str, Any], extra: dict[str, Any]) -> Labe
     else:
         stress = None
     return Labels(energy=energy, forces=original, stress=stress, extra=extra)
+
+
+def dry_run_lines(params: VaspParams) -> list[str]:
+    """The shell lines one calculation with ``params`` runs, for ``alearn run --dry-run``."""
+    return VaspCalculator(params).dry_run(params.profile)

@@ -63,6 +63,17 @@ def test_li_ec_campaign_has_the_seed_004_settings() -> None:
     assert config.dispatch.engine == "slurm" and config.reference.profile.ranks == 128
 
 
+def test_dry_run_lines_of_the_example_campaigns() -> None:
+    from alearn_calculators import aims, vasp
+
+    lines = aims.dry_run_lines(load_campaign(CAMPAIGNS / "li-ec-aims.toml").reference)
+    assert lines[0] == "module load intel/2023.1 impi/2021.9"
+    assert lines[-1] == ("srun -n 128 -c 1 /path/to/FHIaims/build/aims.240507.scalapack.mpi.x "
+                         "> stdout.txt 2> stderr.txt")
+    lines = vasp.dry_run_lines(load_campaign(CAMPAIGNS / "water-vasp.toml").reference)
+    assert lines[-1] == "srun -n 64 vasp_std > stdout.txt 2> stderr.txt"
+
+
 def test_water_campaign_is_valid() -> None:
     config = load_campaign(CAMPAIGNS / "water-vasp.toml")
     assert config.reference.kind == "vasp" and config.reference.kpoints == (2, 2, 2)
