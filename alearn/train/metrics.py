@@ -70,8 +70,14 @@ def evaluate_surrogate(surrogate: Any, structures: Sequence[Any], *, batch_size:
     """Predict ``structures`` in batches with any surrogate and return :func:`error_metrics`."""
     from alearn.models.prediction import Prediction
 
-    parts = [surrogate.predict([s.atoms for s in structures[k:k + batch_size]])
-             for k in range(0, len(structures), batch_size)]
+    ranges, start, atoms = [], 0, 0
+    for k, s in enumerate(structures):  # at most batch_size structures or ~4000 atoms per call
+        if k > start and (k - start >= batch_size or atoms + len(s.atoms) > 4000):
+            ranges.append((start, k))
+            start, atoms = k, 0
+        atoms += len(s.atoms)
+    ranges.append((start, len(structures)))
+    parts = [surrogate.predict([s.atoms for s in structures[a:b]]) for a, b in ranges if b > a]
     stress = None
     if all(p.stress is not None for p in parts):
         stress = np.concatenate([p.stress for p in parts])

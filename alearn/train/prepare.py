@@ -41,9 +41,9 @@ def prepare(structures: Sequence[LabelledStructure], spec: ChebyshevSpec, *, dty
     forces (at least one); ``force_fraction`` the fraction of components within them."""
     topos = [topology(s.atoms, spec) for s in structures]
     feats: list[torch.Tensor] = []
-    for start in range(0, len(structures), chunk):
-        atoms = [s.atoms for s in structures[start:start + chunk]]
-        graph = collate(atoms, topos[start:start + chunk], dtype=dtype, device=device)
+    for start, stop in chunks([len(t.trip_a) + len(t.i) for t in topos], chunk):
+        atoms = [s.atoms for s in structures[start:stop]]
+        graph = collate(atoms, topos[start:stop], dtype=dtype, device=device)
         pos = torch.as_tensor(np.concatenate([a.positions for a in atoms]), dtype=dtype, device=device)
         with torch.no_grad():
             g = features(spec, graph, pos)
@@ -55,6 +55,20 @@ def prepare(structures: Sequence[LabelledStructure], spec: ChebyshevSpec, *, dty
         keep = set(rng.choice(with_forces, size=n_keep, replace=False).tolist())
         out = [p if k in keep or p.forces is None else replace(p, forces=None, force_mask=None)
                for k, p in enumerate(out)]
+    return out
+
+
+def chunks(sizes: Sequence[int], max_items: int, max_size: int = 400_000) -> list[tuple[int, int]]:
+    """Consecutive (start, stop) ranges with at most ``max_items`` items and about
+    ``max_size`` pairs + triplets each (bounds the memory of the descriptor pass)."""
+    out, start, total = [], 0, 0
+    for k, size in enumerate(sizes):
+        if k > start and (k - start >= max_items or total + size > max_size):
+            out.append((start, k))
+            start, total = k, 0
+        total += size
+    if start < len(sizes):
+        out.append((start, len(sizes)))
     return out
 
 
