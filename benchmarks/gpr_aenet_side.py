@@ -36,21 +36,25 @@ def main() -> None:
 
     torch.set_num_threads(1)
     train = read(args.train, index=":")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     data = ReferenceData(structure_files=train, file_format="ase")
     data.config_calculator()
     out = {"code": "aenet-gpr 3.7.9", "train": len(train), "fit_s": time.perf_counter() - start,
+           "fit_cpu_s": time.process_time() - cpu,
            "runs": []}
     print(json.dumps(out), flush=True)
     for path in args.copies:
         copies = read(path, index=":")[: args.max_copies]
         truth = np.array([c.get_potential_energy() for c in copies])
-        start = time.perf_counter()
-        energy, _, unc_e, _ = data.calculator.eval_batch(eval_images=copies, get_variance=True)
-        label_s = time.perf_counter() - start
+        start, cpu = time.perf_counter(), time.process_time()
+        truth_f = np.array([c.get_forces() for c in copies]).reshape(len(copies), -1)
+        energy, forces, unc_e, _ = data.calculator.eval_batch(eval_images=copies, get_variance=True)
+        label_s, label_cpu_s = time.perf_counter() - start, time.process_time() - cpu
         energy = energy.cpu().detach().numpy().reshape(-1)
-        run = {"copies_file": path, "copies": len(copies), "label_s": label_s,
+        run = {"copies_file": path, "copies": len(copies), "label_s": label_s, "label_cpu_s": label_cpu_s,
                "label_mae_eV": float(np.abs(energy - truth).mean()),
+               "force_mae_eV_A": float(np.abs(forces.cpu().detach().numpy().reshape(len(copies), -1)
+                                              - truth_f).mean()),
                "mean_std_eV": float(np.asarray(unc_e.cpu().detach()).mean()),
                "peak_rss_MiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
         out["runs"].append(run)

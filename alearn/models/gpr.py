@@ -201,11 +201,11 @@ class LocalGPR:
                 names[i] = self.names[chosen]
         return names
 
-    def as_calculator(self):
+    def as_calculator(self, **kwargs: Any):
         """An ASE calculator (energy, forces, energy_std, forces_std, max_force_std)."""
         from alearn.models.gpr_calculator import GprCalculator
 
-        return GprCalculator(self)
+        return GprCalculator(self, **kwargs)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: Path) -> None:

@@ -187,3 +187,20 @@ def test_save_load_round_trip_and_calculator(h2_model, tmp_path):
     assert {"energy", "forces", "energy_std", "forces_std", "max_force_std"} <= set(results)
     assert results["max_force_std"] == pytest.approx(results["forces_std"].max())
     assert "stress" not in results
+
+
+def test_generic_loader_and_md_on_the_gpr(h2_model, tmp_path):
+    """alearn.load_calculator reads kind 'gpr'; a short MD run on the GPR keeps its energy."""
+    from ase import units
+    from ase.md.verlet import VelocityVerlet
+
+    from alearn import load_calculator
+
+    h2_model.save(tmp_path / "m")
+    atoms = h2(1.12)
+    atoms.calc = load_calculator(tmp_path / "m")
+    atoms.set_velocities([[0.01, 0, 0], [-0.01, 0, 0]])
+    start = atoms.get_total_energy()
+    VelocityVerlet(atoms, timestep=0.5 * units.fs).run(40)
+    assert atoms.get_total_energy() == pytest.approx(start, abs=2e-3)
+    assert atoms.calc.results["energy_std"] < 0.01
