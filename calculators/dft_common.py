@@ -31,6 +31,8 @@ ATTEMPT_RECORD = "alearn_attempt.json"
 DEADLINE_ENV = "ALEARN_PILOT_DEADLINE"
 #: Slurm (>= 23.02) exports the job's end time under this name
 SLURM_END_ENV = "SLURM_JOB_END_TIME"
+#: seconds past the pilot's end after which a still-running worker gives up the calculation
+PILOT_GRACE_S = 60.0
 
 
 def kpoint_grid(atoms: Atoms, density_per_A: float, explicit: tuple[int, ...] = ()) -> tuple[int, int, int]:
@@ -79,26 +81,33 @@ def pilot_deadline(environ: Mapping[str, str] | None = None) -> float | None:
     return None
 
 
-def check_walltime(profile: Profile, environ: Mapping[str, str] | None = None,
-                   now: float | None = None) -> None:
-    """Refuse to start a calculation that cannot finish before the pilot job ends.
+def check_walltime(profile: Profile, environ: Mapping[str, str] | None = None) -> None:
+    """Do not start a calculation that cannot finish before the pilot job ends.
 
     ``profile.walltime_s`` is the expected (maximum) duration of one calculation.  When the
-    pilot's end is known and less time than that is left, the calculation fails as an
-    *infrastructure* failure, so that it is retried on a fresh worker instead of being killed
-    half-way.
+    pilot's end is known (:func:`pilot_deadline`) and less time than that is left, the
+    calculation is not started: the call idles until the pilot's end (the batch system then
+    ends the pilot and its worker, and the engine hands the calculation to a fresh pilot, the
+    interrupted attempt counting once) and, should the process still be alive, fails as an
+    *infrastructure* failure.  Idling rather than failing at once matters: a worker would
+    otherwise take its next attempt at once and use up all attempts of the calculation within
+    seconds.  Starting the code instead would occupy the same allocation and leave a killed,
+    half-written run behind.
     """
     if profile.walltime_s is None:
         return
     deadline = pilot_deadline(environ)
     if deadline is None:
         return
-    left_s = deadline - (time.time() if now is None else now)
-    if left_s < profile.walltime_s:
-        raise CalculationFailed(
-            FailureKind.INFRASTRUCTURE,
-            f"only {max(left_s, 0.0):.0f} s left in this pilot job but a calculation may need "
-            f"{profile.walltime_s:.0f} s (profile walltime_s); not started, retry on a fresh worker")
+    left_s = deadline - time.time()
+    if left_s >= profile.walltime_s:
+        return
+    while time.time() < deadline + PILOT_GRACE_S:
+        time.sleep(min(30.0, max(deadline + PILOT_GRACE_S - time.time(), 0.01)))
+    raise CalculationFailed(
+        FailureKind.INFRASTRUCTURE,
+        f"only {max(left_s, 0.0):.0f} s were left in this pilot job but a calculation may need "
+        f"{profile.walltime_s:.0f} s (profile walltime_s); not started, retry on a fresh pilot")
 
 
 def find_output(workdir: Path, name: str) -> Path | None:

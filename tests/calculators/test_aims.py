@@ -254,12 +254,21 @@ def test_command_and_dry_run_lines_follow_the_profile(species_dir: Path) -> None
 
 def test_a_calculation_is_not_started_when_the_pilot_job_is_about_to_end(species_dir, tmp_path,
                                                                          monkeypatch) -> None:
-    import time
+    from alearn_calculators import dft_common
 
-    monkeypatch.setenv("ALEARN_PILOT_DEADLINE", str(time.time() + 600))
+    clock = {"now": 1_000_000.0}
+    monkeypatch.setattr(dft_common.time, "time", lambda: clock["now"])
+    monkeypatch.setattr(dft_common.time, "sleep", lambda s: clock.__setitem__("now", clock["now"] + s))
+    monkeypatch.setenv("ALEARN_PILOT_DEADLINE", str(clock["now"] + 600))
     calc = AimsCalculator(AimsParams())
     calc.write_input(water(), tmp_path / "fits", profile_for(species_dir, walltime_s=300.0))
+    assert clock["now"] == 1_000_000.0 and (tmp_path / "fits" / "control.in").is_file()
     with pytest.raises(CalculationFailed) as failure:
         calc.write_input(water(), tmp_path / "late", profile_for(species_dir, walltime_s=3600.0))
     assert failure.value.kind is FailureKind.INFRASTRUCTURE and "pilot job" in failure.value.reason
+    # it idled until the pilot's end instead of burning its attempts at once
+    assert clock["now"] >= 1_000_000.0 + 600 + dft_common.PILOT_GRACE_S
     assert not (tmp_path / "late" / "control.in").exists()
+    monkeypatch.delenv("ALEARN_PILOT_DEADLINE")
+    monkeypatch.setenv("SLURM_JOB_END_TIME", "not a number")
+    assert dft_common.pilot_deadline() is None
