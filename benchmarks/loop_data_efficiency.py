@@ -149,6 +149,7 @@ def _compare(arms: dict[str, Any], target: float) -> dict[str, Any]:
 
 
 def with_iterations(toml: Path, iterations: int, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
     text = toml.read_text()
     config = load_campaign(toml)
     target = out / toml.name
@@ -167,6 +168,8 @@ def main() -> None:
     parser.add_argument("campaign", type=Path)
     parser.add_argument("--target", type=float, nargs="+", required=True, help="force RMSE targets, eV/Å")
     parser.add_argument("--iterations", type=int, default=8)
+    parser.add_argument("--random-iterations", type=int, default=None,
+                        help="iterations of the random arm (default: --iterations); more lets it reach the target")
     parser.add_argument("--test-steps", type=int, default=400)
     parser.add_argument("--test-every", type=int, default=10)
     parser.add_argument("--test-temperature", type=float, default=500.0)
@@ -174,12 +177,13 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     toml = with_iterations(args.campaign, args.iterations, args.out)
+    random_toml = with_iterations(args.campaign, args.random_iterations or args.iterations, args.out / "random-arm")
     config = load_campaign(toml)
     frames = reference_trajectory(config, args.test_steps, args.test_temperature, args.test_every, 12345)
     result: dict[str, Any] = {"campaign": str(args.campaign), "test_frames": len(frames), "arms": {}}
-    for arm, factory in (("active", DefaultParts), ("random", RandomParts)):
+    for arm, factory, path in (("active", DefaultParts, toml), ("random", RandomParts, random_toml)):
         directory = args.out / arm
-        seconds = run_arm(toml, directory, lambda c, l, con, f=factory: f(c, l, con))
+        seconds = run_arm(path, directory, lambda c, l, con, f=factory: f(c, l, con))
         points = curve(directory, frames)
         result["arms"][arm] = {"wall_s": seconds, "curve": points}
         print(arm, json.dumps(points), flush=True)

@@ -61,12 +61,14 @@ def _run_locked(layout: CampaignDir, config: Any, resumed: bool, parts_factory: 
     parts = _make_parts(parts_factory, config, layout, console)
     from alearn.data.store import Store
 
-    with Store.open(_store_url(layout, config), min_distance_A=config.store.min_distance_A) as store:
-        while reason is None:
-            manifest = run_iteration(layout, config, parts, store, manifests, start, log, console)
-            manifests.append(manifest)
-            reason = manifest.get("stop_reason")
-    _close(parts)
+    try:
+        with Store.open(_store_url(layout, config), min_distance_A=config.store.min_distance_A) as store:
+            while reason is None:
+                manifest = run_iteration(layout, config, parts, store, manifests, start, log, console)
+                manifests.append(manifest)
+                reason = manifest.get("stop_reason")
+    finally:
+        _close(parts)
     log.info("stopped: %s", reason)
     return Outcome(layout.root, len(manifests), reason, resumed)
 
