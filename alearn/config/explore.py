@@ -43,6 +43,16 @@ class MonitorConfig:
     on_failure: Literal["stop", "rollback"] = option("rollback", doc="at or above trust.hi, or insane: stop the walker, or roll back to its last trusted frame with fresh velocities")
     max_rollbacks: int = option(3, doc="a walker that failed more often than this stops", ge=0)
 
+    def check(self) -> None:
+        from ase.data import atomic_numbers
+
+        for key, value in self.pair_min_distance_A.items():
+            parts = key.split("-")
+            if len(parts) != 2 or any(p not in atomic_numbers for p in parts):
+                raise Invalid(f"pair_min_distance_A.{key}", "is not two element symbols joined by '-', e.g. 'O-H'")
+            if value <= 0:
+                raise Invalid(f"pair_min_distance_A.{key}", f"found {value}, expected a distance greater than 0 Å")
+
 
 @dataclass(frozen=True)
 class ExploreConfig:
