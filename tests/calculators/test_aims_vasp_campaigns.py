@@ -147,6 +147,26 @@ def label_through_slurm(toml: Path, frames, tmp_path: Path):
     return report, rows
 
 
+def test_alearn_label_command_runs_the_example_aims_reference(fake_cluster: Path, capsys) -> None:
+    """``alearn label`` with the example campaign file as calculator file (engine inprocess)."""
+    from alearn.cli import main
+
+    tmp_path = fake_cluster
+    species = _helper("test_aims").write_species(tmp_path / "species", levels=("tight",))
+    toml = campaign_for_fakes(CAMPAIGNS / "li-ec-aims.toml", tmp_path, engine='"inprocess"',
+                              command=f'"{FAKES / "aims.x"}"', species_dir=f'"{species}"')
+    argv = ["label", str(tmp_path / "data" / "li100-ec.xyz"), "-c", str(toml),
+            "--into", str(tmp_path / "labels.db"), "--jobs-dir", str(tmp_path / "jobs")]
+    assert main(argv) == 0
+    from alearn.data.store import Store
+
+    with Store.open(tmp_path / "labels.db") as store:
+        (row,) = list(store.rows())
+    assert row.labels.forces.shape == (46, 3) and row.provenance.calculator == "aims"
+    assert main(argv) == 0  # a second call ingests, runs nothing
+    assert len(list((tmp_path / "jobs").glob("*/attempt_*"))) == 1
+
+
 def rattled(path: Path, n: int) -> list:
     atoms = read(path)
     frames = []
