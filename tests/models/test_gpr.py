@@ -93,10 +93,11 @@ def test_prediction_invariant_under_rotation_and_translation(water_model):
     moved = atoms.copy()
     moved.positions = atoms.positions @ rot.T + [3.0, -1.0, 0.5]
     p = water_model.predict([atoms, moved], forces_std=True)
-    assert p.energy[1] == pytest.approx(p.energy[0], abs=1e-9)
+    # tolerances are round-off of a well-fitted (ill-conditioned) GP, far below any physics
+    assert p.energy[1] == pytest.approx(p.energy[0], abs=1e-6)
     # the std is w² minus an explained part: round-off of that difference, not of the mean
     assert p.energy_std[1] == pytest.approx(p.energy_std[0], rel=1e-4)
-    np.testing.assert_allclose(p.forces[1], p.forces[0] @ rot.T, atol=1e-8)
+    np.testing.assert_allclose(p.forces[1], p.forces[0] @ rot.T, atol=1e-5)
     np.testing.assert_allclose(p.forces_std[1], p.forces_std[0], rtol=1e-4)
 
 

@@ -28,7 +28,7 @@ def k_energy(fp, kernel, a, b) -> float:
     fa, fb = fp.compute([a]), fp.compute([b])
     z1, _ = kernel.scale(torch.as_tensor(fa.x), torch.as_tensor(fa.jac))
     z2, _ = kernel.scale(torch.as_tensor(fb.x), torch.as_tensor(fb.jac))
-    return float(energy_energy(z1, z2, kernel.outputscale)[0, 0])
+    return float(energy_energy(z1, z2, kernel.outputscale)[0, 0].detach())
 
 
 def moved(atoms, coord, h):
