@@ -21,6 +21,9 @@ from alearn.data.records import Labels
 from alearn.label.inprocess import InProcessCalculator
 from alearn.label.protocol import CalculationFailed, FailureKind
 
+HARTREE_EV = 27.211386245988
+BOHR_A = 0.529177210903
+
 
 class PyscfCalculator(InProcessCalculator):
     """Mean-field reference labels from PySCF."""
@@ -45,7 +48,7 @@ class PyscfCalculator(InProcessCalculator):
         level_shift_Ha: float = option(0.0, doc="virtual-orbital level shift", unit="Ha", ge=0.0)
         damp: float = option(0.0, doc="density-matrix damping factor", ge=0.0, lt=1.0)
         newton: bool = option(False, doc="second-order SCF (robust, slower)")
-        stress: bool = option(False, doc="compute the stress of periodic cells (costly)")
+        stress: bool = option(False, doc="compute the stress of periodic cells (costly; method RKS only)")
 
     @property
     def version(self) -> str:
@@ -53,34 +56,56 @@ class PyscfCalculator(InProcessCalculator):
 
         return f"pyscf {pyscf.__version__}"
 
-    def wants_stress(self, atoms: Atoms) -> bool:
-        return self.params.stress and bool(atoms.pbc.all())
-
     def ase_calculator(self, atoms: Atoms) -> Any:
         from pyscf.pbc.tools.pyscf_ase import PySCF
 
         return PySCF(method=self._method(atoms))
 
-    def _method(self, atoms: Atoms) -> Any:
+    def _method(self, atoms: Atoms, multigrid: bool = True) -> Any:
         p = self.params
-        system = _cell(atoms, p) if atoms.pbc.any() else _molecule(atoms, p)
-        if atoms.pbc.any():
+        periodic = bool(atoms.pbc.any())
+        system = _cell(atoms, p) if periodic else _molecule(atoms, p)
+        if periodic:
             from pyscf.pbc import dft, scf
         else:
             from pyscf import dft, scf
         mf = getattr(dft, p.method)(system, xc=p.xc) if p.method.endswith("KS") \
             else getattr(scf, p.method)(system)
+        if periodic and multigrid and p.method.endswith("KS"):
+            mf = mf.multigrid_numint()  # PySCF's periodic KS gradients need the multigrid path
         mf.conv_tol, mf.max_cycle, mf.verbose = p.conv_tol_Ha, p.max_cycle, 0
         mf.level_shift, mf.damp = p.level_shift_Ha, p.damp
         return mf.newton() if p.newton else mf
 
     def compute(self, atoms: Atoms) -> Labels:
+        atoms = atoms.copy()
+        atoms.calc = calc = self.ase_calculator(atoms)
         try:
-            return super().compute(atoms)
+            energy = atoms.get_potential_energy()
+            forces = atoms.get_forces()
         except RuntimeError as exc:
             if "not converged" in str(exc):
                 raise CalculationFailed(FailureKind.PHYSICS, f"pyscf: {exc}") from None
             raise
+        stress = None
+        if self.params.stress and atoms.pbc.all():
+            solved = calc.method_scan if calc.method_scan is not None else calc.method
+            stress = self._stress(atoms, solved)
+        return Labels(energy=float(energy), forces=np.array(forces), stress=stress)
+
+    def _stress(self, atoms: Atoms, solved: Any) -> np.ndarray:
+        """Stress (eV/Å³, 3×3) from the converged orbitals; PySCF's KS stress needs the plain
+        numerical integrator, its KS forces the multigrid one, so the state is copied over."""
+        if self.params.method != "RKS" or self.params.newton:
+            raise CalculationFailed(FailureKind.INVALID, "PySCF gives a periodic stress only "
+                                    "for method = 'RKS' (without newton); set stress = false")
+        from pyscf.pbc.grad import rks as rks_grad
+
+        plain = self._method(atoms, multigrid=False)
+        for key in ("mo_coeff", "mo_occ", "mo_energy", "e_tot", "converged"):
+            setattr(plain, key, getattr(solved, key))
+        sigma = rks_grad.Gradients(plain).get_stress()
+        return np.asarray(sigma) * HARTREE_EV / BOHR_A ** 3
 
     def recover(self, failure: CalculationFailed, attempt: int) -> "PyscfCalculator | None":
         p = self.params
@@ -113,6 +138,6 @@ def _cell(atoms: Atoms, p: Any) -> Any:
     cell.basis, cell.pseudo, cell.unit, cell.verbose = p.periodic_basis, p.pseudo, "Angstrom", 0
     cell.charge, cell.spin = p.charge, p.spin
     if p.ke_cutoff_eV is not None:
-        cell.ke_cutoff = p.ke_cutoff_eV / 27.211386245988
+        cell.ke_cutoff = p.ke_cutoff_eV / HARTREE_EV
     cell.build()
     return cell

@@ -209,3 +209,27 @@ def test_espresso_silicon_with_real_pw_x(tmp_path, store) -> None:
     np.testing.assert_allclose(row.forces.sum(axis=0), 0.0, atol=1e-3)
     assert abs(row.forces[1, 0]) > 1e-3
     assert row.stress.shape == (6,)
+
+
+@pytest.mark.slow
+def test_pyscf_periodic_forces_and_stress_match_finite_differences() -> None:
+    calc = make("pyscf", periodic_basis="gth-szv", pseudo="gth-pade", xc="LDA", stress=True)
+    plain = make("pyscf", periodic_basis="gth-szv", pseudo="gth-pade", xc="LDA")
+    atoms = Atoms("H2", positions=[[0, 0, 0], [0.1, 0, 0.75]], cell=[4, 4, 4], pbc=True)
+    labels = calc.compute(atoms)
+    np.testing.assert_allclose(labels.forces.sum(axis=0), 0.0, atol=1e-3)
+    h = 0.005
+    energies = []
+    for sign in (1, -1):
+        moved = atoms.copy()
+        moved.positions[1, 2] += sign * h
+        energies.append(plain.compute(moved).energy)
+    assert labels.forces[1, 2] == pytest.approx(-(energies[0] - energies[1]) / (2 * h), abs=2e-3)
+    eps = 0.003
+    strained = []
+    for sign in (1, -1):
+        s = atoms.copy()
+        s.set_cell(np.diag([4.0, 4.0, 4.0 * (1 + sign * eps)]), scale_atoms=True)
+        strained.append(plain.compute(s).energy)
+    sigma_zz = (strained[0] - strained[1]) / (2 * eps) / atoms.get_volume()
+    assert labels.stress[2, 2] == pytest.approx(sigma_zz, abs=2e-3)
