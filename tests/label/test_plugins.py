@@ -11,7 +11,6 @@ import pytest
 from ase import Atoms
 from ase.build import bulk, molecule
 
-from alearn.config.dispatch import Profile
 from alearn.config.schema import ConfigError, build
 from alearn.label.dispatcher import Status, label_structures
 from alearn.label.engines import InProcessEngine
