@@ -96,24 +96,63 @@ def label(frames: list[Atoms]) -> list[LabelledStructure]:
     return out
 
 
+def load_cache(path: str, n: int) -> list[LabelledStructure] | None:
+    import os
+
+    import ase.io
+
+    if not path or not os.path.exists(path):
+        return None
+    frames = ase.io.read(path, index=":")
+    if len(frames) != n:
+        return None
+    from alearn.train.data import as_labelled
+
+    return [LabelledStructure(s.atoms, s.labels, s.provenance, id=k + 1)
+            for k, s in enumerate(as_labelled(frames))]
+
+
+def save_cache(path: str, data: list[LabelledStructure]) -> None:
+    if not path:
+        return
+    import ase.io
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    frames = []
+    for s in data:
+        atoms = s.atoms.copy()
+        atoms.calc = SinglePointCalculator(atoms, energy=s.labels.energy, forces=s.labels.forces)
+        frames.append(atoms)
+    ase.io.write(path, frames, format="extxyz")
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--train", type=int, default=500)
     p.add_argument("--valid", type=int, default=2000)
     p.add_argument("--epochs", type=int, default=400)
     p.add_argument("--multiple", type=int, default=24)
+    p.add_argument("--patience", type=int, default=100)
+    p.add_argument("--learning-rate", type=float, default=2e-3)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--hidden", type=int, nargs="+", default=[20, 20])
+    p.add_argument("--settings", nargs="+", default=["energy-only", "taylor-A", "taylor-B", "direct"])
+    p.add_argument("--cache", default="", help="extxyz file to store/reuse the labelled frames")
     args = p.parse_args()
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     n_total = args.train + args.valid
-    frames = sample(n_total // 2, 300.0, 1) + sample(n_total - n_total // 2, 800.0, 2)
-    data = label(frames)
+    data = load_cache(args.cache, n_total)
+    if data is None:
+        frames = sample(n_total // 2, 300.0, 1) + sample(n_total - n_total // 2, 800.0, 2)
+        data = label(frames)
+        save_cache(args.cache, data)
     order = np.random.default_rng(0).permutation(len(data))
     train = [data[k] for k in order[:args.train]]
     valid = [data[k] for k in order[args.train:]]
     print(f"sampled and labelled {len(data)} frames in {time.perf_counter() - t0:.0f} s", flush=True)
     desc = DescriptorConfig(radial_cutoff_A=6.5, angular_cutoff_A=4.0, radial_order=18, angular_order=4)
-    model = CommitteeConfig(members=1, hidden=(20, 20), activation="softplus")
+    model = CommitteeConfig(members=1, hidden=tuple(args.hidden), activation="softplus")
     rng = np.random.default_rng(3)
     settings = {
         "energy-only": (train, 0.0),
@@ -125,15 +164,20 @@ def main() -> None:
     test = valid[len(held):]
     results = {}
     for name, (rows, alpha) in settings.items():
-        cfg = TrainConfig(epochs=args.epochs, force_weight=alpha, learning_rate=2e-3, batch_size=32, patience=100)
+        if name not in args.settings:
+            continue
+        cfg = TrainConfig(epochs=args.epochs, force_weight=alpha, learning_rate=args.learning_rate,
+                          batch_size=args.batch_size, patience=args.patience)
         start = time.perf_counter()
         net, report = train_committee(rows, held, desc, model, cfg, seed=0)
         m = evaluate_surrogate(net, test)
         results[name] = {"force_mae_eV_A": m["force_mae_eV_A"], "energy_mae_meV_atom": 1e3 * m["energy_mae_eV_atom"],
                          "n_train_rows": len(rows), "epochs": report.epochs, "seconds": time.perf_counter() - start}
         print(name, json.dumps(results[name]), flush=True)
+    if "energy-only" not in results or "direct" not in results:
+        return
     e, d = results["energy-only"]["force_mae_eV_A"], results["direct"]["force_mae_eV_A"]
-    for name in ("taylor-A", "taylor-B"):
+    for name in [n for n in ("taylor-A", "taylor-B") if n in results]:
         t = results[name]["force_mae_eV_A"]
         print(f"{name}: fraction of the direct-training improvement = {(e - t) / (e - d):.2f}")
 
