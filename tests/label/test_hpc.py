@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -62,6 +63,8 @@ def test_fake_slurm_end_to_end(tmp_path: Path, store, monkeypatch) -> None:
         report = label_structures(structures, calc, profile, store, engine=engine,
                                   jobs_dir=tmp_path / "jobs")
         job_ids = [p.stem for p in slurm.glob("*.pid")]
+        queue = subprocess.run(["squeue", "--me"], capture_output=True, text=True).stdout
+        assert all(f"{i} RUNNING" in queue for i in job_ids)
     assert [o.status for o in report.outcomes] == [Status.STORED] * 3
     assert all(o.attempts == 2 for o in report.outcomes)
     outs = list((tmp_path / "jobs").glob("*/attempt_02/fake.out"))
