@@ -21,6 +21,7 @@ from ase import Atoms
 
 from alearn.config.dispatch import Profile
 from alearn.data.records import Labels
+from alearn.errors import UserError
 from alearn.label.jobs import (JobDir, cancel_requested, job_identity, labels_from_json,
                                labels_to_json)
 from alearn.label.process import run_command
@@ -144,7 +145,10 @@ class _Cancelled(Exception):
 
 
 def _classify_exception(exc: Exception) -> CalculationFailed:
-    """An exception escaping a plugin: SCF non-convergence is physics, the rest infrastructure."""
+    """An exception escaping a plugin: a UserError is terminal (invalid), SCF non-convergence is
+    physics, the rest infrastructure (retried)."""
+    if isinstance(exc, UserError):  # a configuration problem: running again cannot help
+        return CalculationFailed(FailureKind.INVALID, str(exc))
     text = f"{type(exc).__name__}: {exc}"
     lowered = text.lower()
     if "converge" in lowered and "not" in lowered or "no convergence" in lowered:

@@ -127,6 +127,15 @@ def test_generic_plugin_reports_a_bad_import_path() -> None:
         make("ase", calculator="EMT")
 
 
+def test_configuration_errors_in_a_worker_are_terminal(tmp_path, store) -> None:
+    calc = make("ase", calculator="ase.calculators.nothing:Nope")
+    report = label_structures([molecule("H2")], calc, calc.params.profile, store,
+                              engine=InProcessEngine(), jobs_dir=tmp_path / "jobs", attempts=3)
+    (outcome,) = report.outcomes
+    assert outcome.status is Status.FAILED and outcome.kind is FailureKind.INVALID
+    assert "cannot import" in outcome.reason and outcome.attempts == 1
+
+
 def test_isolated_in_process_calculator_runs_in_a_child(tmp_path, store) -> None:
     calc = make("emt", profile={"isolate": True})
     atoms = bulk("Cu", cubic=True)
