@@ -135,6 +135,7 @@ def main() -> None:
     p.add_argument("--patience", type=int, default=100)
     p.add_argument("--learning-rate", type=float, default=2e-3)
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--optimizer", default="adam", choices=["adam", "adamw", "lbfgs"])
     p.add_argument("--hidden", type=int, nargs="+", default=[20, 20])
     p.add_argument("--settings", nargs="+", default=["energy-only", "taylor-A", "taylor-B", "direct"])
     p.add_argument("--cache", default="", help="extxyz file to store/reuse the labelled frames")
@@ -167,6 +168,7 @@ def main() -> None:
         if name not in args.settings:
             continue
         cfg = TrainConfig(epochs=args.epochs, force_weight=alpha, learning_rate=args.learning_rate,
+                          optimizer=args.optimizer,
                           batch_size=args.batch_size, patience=args.patience)
         start = time.perf_counter()
         net, report = train_committee(rows, held, desc, model, cfg, seed=0)
