@@ -64,6 +64,9 @@ def main() -> None:
                "label_mae_eV": float(np.abs(pred.energy - truth).mean()),
                "mean_std_eV": float(pred.energy_std.mean()),
                "gated_fraction": float(np.mean(pred.energy_std > 0.05)),
+               "kept_mae_eV": float(np.abs(pred.energy - truth)[pred.energy_std <= 0.05].mean()),
+               "gated_mae_eV": float(np.abs(pred.energy - truth)[pred.energy_std > 0.05].mean())
+               if np.any(pred.energy_std > 0.05) else None,
                "peak_rss_MiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
         out["runs"].append(run)
         print(json.dumps(run), flush=True)
