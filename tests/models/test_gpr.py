@@ -205,3 +205,37 @@ def test_generic_loader_and_md_on_the_gpr(h2_model, tmp_path):
     VelocityVerlet(atoms, timestep=0.5 * units.fs).run(40)
     assert atoms.get_total_energy() == pytest.approx(start, abs=2e-3)
     assert atoms.calc.results["energy_std"] < 0.01
+
+
+def test_ard_fit_has_one_length_scale_per_component():
+    train = water(5, seed=4)
+    model = LocalGPR.fit(labelled(train), GprConfig(ard=True, restarts=1), seed=0)
+    hyper = model.reports()[0].hyper
+    assert len(hyper.length_scale) == 3                     # H2O: three inverse distances
+    pred = model.predict(train)
+    np.testing.assert_allclose(pred.energy, [a.get_potential_energy() for a in train], atol=0.01)
+
+
+def test_isotropic_gradient_shortcut_equals_the_generic_path():
+    """The precomputed isotropic blocks give the same likelihood and gradient as the kernel."""
+    from alearn.models.gpr_fit import FitSettings, SubsetData
+    from alearn.models.gpr_optimise import _Problem
+
+    train = water(4, seed=6)
+    feats = LocalGPR.fit(labelled(train), GprConfig(restarts=1)).fingerprint.compute(train)
+    energies = np.array([a.get_potential_energy() for a in train])
+    forces = np.stack([a.get_forces().reshape(-1) for a in train])
+    data = SubsetData("w", feats.x, feats.jac, energies, forces, float(energies.mean()))
+    fast = _Problem(data, FitSettings())
+    slow = _Problem(data, FitSettings())
+    slow.blocks = None
+    theta = np.log([0.4, 2.0, 1e-3, 1e-2])
+    (v1, g1), (v2, g2) = fast(theta), slow(theta)
+    assert v1 == pytest.approx(v2, rel=1e-10)
+    np.testing.assert_allclose(g1, g2, rtol=1e-7)
+    h = 1e-6
+    for i in range(4):
+        step = np.zeros(4)
+        step[i] = h
+        fd = (fast(theta + step)[0] - fast(theta - step)[0]) / (2 * h)
+        assert g1[i] == pytest.approx(fd, rel=1e-4, abs=1e-4)
