@@ -19,7 +19,8 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__", "label_structures", "load_calculator", "load_campaign", "open_store"]
+__all__ = ["__version__", "label_structures", "load_calculator", "load_campaign", "open_store",
+           "run_campaign"]
 
 
 def load_calculator(path: "str | os.PathLike[str]", **kwargs: "Any") -> "Calculator":
@@ -50,3 +51,15 @@ def open_store(url: "str | os.PathLike[str]", *, min_distance_A: float = 0.5) ->
     from alearn.data.store import Store
 
     return Store.open(url, min_distance_A=min_distance_A)
+
+
+def run_campaign(source: "str | os.PathLike[str]", **kwargs: "Any") -> "Any":
+    """Run or resume a campaign (a TOML file or a campaign directory), as ``alearn run`` does;
+    returns an ``Outcome`` (directory, iterations, stop reason).  See
+    :func:`alearn.campaign.loop.run_campaign` for the keyword arguments."""
+    from pathlib import Path
+
+    from alearn.campaign.loop import run_campaign as run
+
+    return run(Path(source), **kwargs)
+
