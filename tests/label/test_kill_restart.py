@@ -16,7 +16,7 @@ from proctools import alive, recorded_pids, wait_until
 from alearn.data.store import Store
 from alearn.label.jobs import JobDir
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = pytest.mark.timeout(600)
 
 N = 6
 
@@ -62,7 +62,7 @@ def test_sigkill_of_the_labelling_process_and_rerun(tmp_path: Path, engine: str)
     first = subprocess.Popen([sys.executable, str(script), str(tmp_path), engine],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
-        assert wait_until(lambda: len(results(tmp_path)) >= 2, 120.0)
+        assert wait_until(lambda: len(results(tmp_path)) >= 2, 240.0)
     finally:
         os.kill(first.pid, signal.SIGKILL)
         first.wait()
@@ -74,7 +74,7 @@ def test_sigkill_of_the_labelling_process_and_rerun(tmp_path: Path, engine: str)
 
     second = subprocess.run([sys.executable, str(script), str(tmp_path), engine],
                             capture_output=True,
-                            text=True, timeout=180)
+                            text=True, timeout=300)
     assert second.returncode == 0, second.stderr[-2000:]
     assert json.loads(second.stdout.strip().splitlines()[-1]) == ["stored"] * N
     for name in finished_before:
