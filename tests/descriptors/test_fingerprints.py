@@ -77,3 +77,18 @@ def test_spec_round_trip_and_mixed_sizes_rejected():
     assert make_fingerprint(InverseDistances().spec()) == InverseDistances()
     with pytest.raises(ValueError, match="one atom count"):
         InverseDistances().compute([molecule("H2O"), molecule("CH4")])
+
+
+def test_periodic_soap_jacobian_numerical_in_dscribe_matches_finite_differences():
+    from ase.build import bulk
+
+    atoms = bulk("Si", "diamond", a=5.43)
+    atoms.rattle(0.05, seed=1)
+    fp = Soap(species=("Si",), r_cut_A=3.5, n_max=2, l_max=2, periodic=True)
+    jac = fp.compute([atoms]).jac[0]
+    h = 1e-5
+    plus, minus = atoms.copy(), atoms.copy()
+    plus.positions[1, 2] += h
+    minus.positions[1, 2] -= h
+    fd = (fp.compute([plus]).x[0] - fp.compute([minus]).x[0]) / (2 * h)
+    np.testing.assert_allclose(jac[:, 5], fd, atol=1e-6)
