@@ -93,6 +93,18 @@ def _subset_data(name: str, group: list[LabelledStructure], feats: Features, idx
     return SubsetData(name, feats.x[idx], feats.jac[idx], energies, forces, mean)
 
 
+def _submit(engine: Any, fn: Any, *args: Any, key: str) -> Any:
+    """``engine.submit(fn, *args)``, naming the task for engines that take a ``key``
+    (alearn's Dask and in-process engines); ``concurrent.futures`` executors take none."""
+    import inspect
+
+    try:
+        takes_key = "key" in inspect.signature(engine.submit).parameters
+    except (TypeError, ValueError):
+        takes_key = False
+    return engine.submit(fn, *args, key=key) if takes_key else engine.submit(fn, *args)
+
+
 class LocalGPR:
     """A set of fitted subsets with their fingerprint; satisfies the ``Surrogate`` protocol."""
 
@@ -132,7 +144,8 @@ class LocalGPR:
         if engine is None:
             fitted = [fit_subset(d, settings, int(s)) for d, s in zip(datas, seeds)]
         else:
-            futures = [engine.submit(fit_subset, d, settings, int(s)) for d, s in zip(datas, seeds)]
+            futures = [_submit(engine, fit_subset, d, settings, int(s), key=f"gpr-fit-{d.name}-{s}")
+                       for d, s in zip(datas, seeds)]
             fitted = [f.result() for f in futures]
         model = cls(fingerprint, fitted, keys, cfg)
         model.training_subsets = tuple(membership)

@@ -239,3 +239,26 @@ def test_isotropic_gradient_shortcut_equals_the_generic_path():
         step[i] = h
         fd = (fast(theta + step)[0] - fast(theta - step)[0]) / (2 * h)
         assert g1[i] == pytest.approx(fd, rel=1e-4, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_fit_through_alearns_dask_engine():
+    """Subsets fitted on a Dask LocalCluster (alearn's engine) equal the serial fit."""
+    from alearn.config.dispatch import DispatchConfig
+    from alearn.label.engines import make_engine
+
+    structures = labelled(water(8, seed=2))
+    cfg = GprConfig(max_rows=40, hyper_max_rows=40, restarts=1)
+    serial = LocalGPR.fit(structures, cfg, seed=4)
+    with make_engine(DispatchConfig(engine="local", workers=2)) as engine:
+        parallel = LocalGPR.fit(structures, cfg, seed=4, engine=engine)
+    test = water(2, seed=7)
+    np.testing.assert_allclose(parallel.predict(test).energy, serial.predict(test).energy, rtol=1e-10)
+
+
+def test_fit_through_alearns_in_process_engine():
+    from alearn.label.engines import InProcessEngine
+
+    structures = labelled([h2(d) for d in np.linspace(1.0, 2.0, 5)])
+    model = LocalGPR.fit(structures, GprConfig(restarts=1), engine=InProcessEngine())
+    assert model.reports()[0].name == "H2/0"
