@@ -262,3 +262,24 @@ def test_fit_through_alearns_in_process_engine():
     structures = labelled([h2(d) for d in np.linspace(1.0, 2.0, 5)])
     model = LocalGPR.fit(structures, GprConfig(restarts=1), engine=InProcessEngine())
     assert model.reports()[0].name == "H2/0"
+
+
+def test_calculator_sticks_to_one_subset_along_a_trajectory():
+    """With several subsets of one molecule, MD must not hop between GPs (energy jumps)."""
+    from ase import units
+    from ase.md.verlet import VelocityVerlet
+
+    structures = labelled(water(12, seed=2))
+    model = LocalGPR.fit(structures, GprConfig(max_rows=40, hyper_max_rows=40, restarts=1), seed=4)
+    assert len(model.subsets) >= 3
+    atoms = water(1, seed=8)[0]
+    calc = model.as_calculator(with_forces_std=False)
+    atoms.calc = calc
+    first = model.subset_of([atoms])[0]
+    atoms.set_momenta(np.random.default_rng(1).normal(0, 0.05, (3, 3)))
+    start = atoms.get_total_energy()
+    VelocityVerlet(atoms, timestep=0.1 * units.fs).run(30)
+    assert calc.subsets == {(8, 1, 1): first}
+    assert atoms.get_potential_energy() == pytest.approx(
+        float(model.predict([atoms], subsets=[first]).energy[0]), abs=1e-12)
+    assert atoms.get_total_energy() == pytest.approx(start, abs=5e-3)
