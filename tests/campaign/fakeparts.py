@@ -73,12 +73,12 @@ class FakeParts:
         for atoms in structures:
             key = job_hash(atoms)
             result = self.layout.jobs / key / "result.json"
-            if not result.is_file():
+            if not result.is_file():          # the commit point; then log the committed call
                 labels = emt(atoms)
-                with (self.layout.jobs / "calls.log").open("a") as handle:
-                    handle.write(key + "\n")
                 write_json_atomic(result, {"energy": labels.energy, "forces": labels.forces,
                                            "stress": labels.stress})
+                with (self.layout.jobs / "calls.log").open("a") as handle:
+                    handle.write(key + "\n")
             data = json.loads(result.read_text())
             labels = Labels(energy=data["energy"], forces=np.array(data["forces"]),
                             stress=np.array(data["stress"]))
@@ -102,7 +102,13 @@ class FakeParts:
             out = ctx.store.add(atoms, Labels(energy=energy),
                                 Provenance(Source.TAYLOR, ctx.iteration, parent=row.id))
             ids.append(out.id)
-        return [], {"row_ids": ids, "augmented": len(ids)}
+        gated = []
+        if ctx.iteration > 0 and reference_ids:          # like the GPR gate: one copy goes back
+            row = ctx.store.get(reference_ids[0])
+            copy = row.atoms.copy()
+            copy.positions += rng.normal(0, 0.02, copy.positions.shape)
+            gated.append(copy)
+        return gated, {"row_ids": ids, "augmented": len(ids)}
 
     def train(self, ctx: Any, train_ids: Sequence[int], previous: Path | None, out: Path) -> dict[str, Any]:
         out.mkdir(parents=True, exist_ok=True)
