@@ -125,3 +125,24 @@ def test_cu_emt_example_runs_with_npt_exploration(tmp_path: Path) -> None:
     manifests = verify_all(CampaignDir(tmp_path / "run"))
     assert [m["iteration"] for m in manifests] == [0, 1, 2, 3]
     assert all(m["counts"]["frames"] > 0 for m in manifests[1:])
+
+
+@pytest.mark.slow
+def test_timed_random_kills_of_alearn_run_then_resume(finished: Path, tmp_path: Path) -> None:
+    import time
+
+    toml = _campaign(tmp_path)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    argv = [sys.executable, "-m", "alearn", "run", str(toml), "--dir", str(tmp_path / "run"), "--quiet"]
+    rng = __import__("random").Random(5)
+    for _ in range(3):
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(4.0, 12.0))
+        proc.kill()
+        proc.wait()
+    assert subprocess.run(argv, env=env, capture_output=True, timeout=300).returncode == 0
+    ours = verify_all(CampaignDir(tmp_path / "run"))
+    reference = verify_all(CampaignDir(finished))
+    assert ours[-1]["dataset"]["content_sha256"] == reference[-1]["dataset"]["content_sha256"]
+    jobs = sorted(p.name for p in (tmp_path / "run" / "jobs").iterdir() if p.is_dir())
+    assert jobs == sorted(p.name for p in (finished / "jobs").iterdir() if p.is_dir())
