@@ -115,7 +115,8 @@ class DefaultParts:
         from alearn.explore.run import ExplorationResult
         from alearn.select.selector import select_candidates
 
-        selection = select_candidates(ExplorationResult.load(explore_dir), self.config.select)
+        result = ExplorationResult.load(explore_dir)
+        selection = select_candidates(result, self.config.select)
         chosen = []
         for item in selection.selected:
             atoms = item.atoms.copy()
@@ -123,9 +124,33 @@ class DefaultParts:
             if item.subset is not None:
                 atoms.info[SUBSET_KEY] = item.subset
             chosen.append(atoms)
+        contacts = self._close_contacts(ctx, model, result)
         c = selection.counts
-        return chosen, {"accurate": c.accurate, "candidate": c.candidate, "failed": c.failed,
-                        "lo": float(selection.lo), "candidates_decorrelated": selection.decorrelated}
+        return chosen + contacts, {"accurate": c.accurate, "candidate": c.candidate, "failed": c.failed,
+                                   "lo": float(selection.lo), "close_contacts": len(contacts),
+                                   "candidates_decorrelated": selection.decorrelated}
+
+    def _close_contacts(self, ctx: Context, model: Path, result: Any) -> list[Atoms]:
+        """Compressed structures where walkers (nearly) died from close contacts (seed 001)."""
+        from alearn.select.close_contact import correction_set
+
+        cfg = self.config.select.close_contacts
+        if not cfg.enabled:
+            return []
+        training = [r.atoms for r in ctx.store.rows(source=Source.REFERENCE)]
+
+        def relax() -> Any:
+            from alearn.models import load
+
+            return load(model).as_calculator()
+
+        made = correction_set(result, training, cfg, ctx.rng("close-contacts"), relax=relax)
+        out = []
+        for item in made:
+            atoms = item.atoms.copy()
+            atoms.calc = None
+            out.append(atoms)
+        return out
 
     # labelling -----------------------------------------------------------------------------
     def label(self, ctx: Context, structures: Sequence[Atoms]) -> dict[str, Any]:
