@@ -107,7 +107,7 @@ class TrainDataConfig:
 
     train: tuple[Path, ...] = option((), doc="extxyz (or any ASE-readable) files with energies and forces", must_exist=True)
     valid: tuple[Path, ...] = option((), doc="validation files; empty: hold out [train].validation_fraction", must_exist=True)
-    store: str = option("", doc="a store (SQLite path or postgresql:// URL) to read the training rows from instead of files")
+    store: str = option("", doc="a store (SQLite path relative to this file, or a postgresql:// URL) whose rows are added to the training data")
 
     def check(self) -> None:
         if not self.train and not self.store:

@@ -37,13 +37,26 @@ def load_spec(path: Path) -> Any:
     return build(TrainSpec, read_toml(path), file=path)
 
 
-def training_data(spec: Any) -> tuple[list, list]:
+def store_location(value: str, base: Path) -> str:
+    """A store URL as given; a file path relative to ``base``, which must exist."""
+    from alearn.errors import UserError
+
+    if "://" in value:
+        return value
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else base / path
+    if not path.is_file():
+        raise UserError(f"store {str(path)!r} does not exist ([data].store)")
+    return str(path)
+
+
+def training_data(spec: Any, base: Path = Path(".")) -> tuple[list, list]:
     """(train, valid) labelled structures from the spec's [data], augmented per [augment]."""
     import numpy as np
 
     from alearn.train.data import read_files, read_store
 
-    train = read_store(spec.data.store) if spec.data.store else []
+    train = read_store(store_location(spec.data.store, base)) if spec.data.store else []
     train += read_files(spec.data.train)
     valid = read_files(spec.data.valid)
     if getattr(spec.augment, "kind", "none") == "taylor":
@@ -58,7 +71,7 @@ def run_train(args: argparse.Namespace) -> int:
     from alearn.train.trainer import train_committee
 
     spec = load_spec(args.spec)
-    train, valid = training_data(spec)
+    train, valid = training_data(spec, Path(args.spec).resolve().parent)
     warm = load(spec.output.warm_start) if spec.output.warm_start else None
     progress = None if args.quiet else _printer(spec.train.epochs)
     model, report = train_committee(train, valid, spec.descriptor, spec.model, spec.train,
@@ -95,7 +108,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     structures = []
     for item in args.data:
         is_store = item.startswith("postgresql://") or item.endswith(".db")
-        structures += read_store(item) if is_store else read_files([Path(item)])
+        structures += read_store(store_location(item, Path.cwd())) if is_store else read_files([Path(item)])
     metrics = evaluate_surrogate(model, structures)
     if args.json:
         print(json.dumps(metrics, indent=2))

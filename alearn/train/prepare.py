@@ -74,7 +74,7 @@ def chunks(sizes: Sequence[int], max_items: int, max_size: int = 400_000) -> lis
 
 def _one(s: LabelledStructure, topo: Topology, g: torch.Tensor, dtype: torch.dtype, device: str,
          force_fraction: float, rng: np.random.Generator) -> Prepared:
-    tensor = lambda x: torch.as_tensor(np.asarray(x, float), dtype=dtype, device=device)  # noqa: E731
+    tensor = lambda x: torch.tensor(np.array(x, float), dtype=dtype, device=device)  # noqa: E731
     forces = mask = stress = None
     if s.labels.forces is not None:
         forces = tensor(s.labels.forces).reshape(-1, 3)

@@ -69,3 +69,58 @@ def test_spec_errors_name_the_key(tmp_path, capsys):
     (tmp_path / "spec.toml").write_text("[data]\nstore = 'x.db'\n[model]\nhiden = [3]\n")
     assert main(["train", str(tmp_path / "spec.toml")]) == 2
     assert "did you mean 'hidden'" in capsys.readouterr().err
+
+
+STORE_SPEC = """
+[data]
+store = "store.db"
+[descriptor]
+radial_cutoff_A = 4.0
+angular_cutoff_A = 3.0
+radial_order = 4
+angular_order = 2
+[model]
+members = 2
+hidden = [4]
+[train]
+epochs = 3
+stress_weight = 1e-4
+force_weight = 0.2
+"""
+
+
+def test_train_from_store_with_stress_term_and_evaluate_store(tmp_path, cu_data, capsys):
+    from alearn.data.store import Store
+
+    with Store.open(tmp_path / "store.db") as store:
+        for s in cu_data(6):
+            store.add(s.atoms, s.labels, s.provenance)
+    (tmp_path / "spec.toml").write_text(STORE_SPEC)
+    assert main(["train", str(tmp_path / "spec.toml"), "--quiet", "--output", str(tmp_path / "m")]) == 0
+    assert "on 5 structures (1 validation)" in capsys.readouterr().out
+    assert main(["evaluate", str(tmp_path / "m"), str(tmp_path / "store.db"), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["n_structures"] == 6 and "pressure_rmse_GPa" in metrics
+
+
+def test_stress_term_enters_the_loss(cu_data):
+    import numpy as np
+    import torch
+
+    from alearn.descriptors.chebyshev import ChebyshevSpec
+    from alearn.models.committee import Committee
+    from alearn.train.losses import batch_terms, member_losses
+    from alearn.train.prepare import prepare
+
+    spec = ChebyshevSpec(("Cu",), 4.0, 3.0, 4, 2)
+    model = Committee(spec, (4,), "tanh", 2)
+    batch = prepare(cu_data(3), spec, dtype=torch.float64, device="cpu", force_fraction=1.0,
+                    rng=np.random.default_rng(0))
+    terms = batch_terms(model, batch, forces=True, stress=True, create_graph=True)
+    assert terms.stress is not None and bool(terms.has_stress.all())
+    w = torch.ones(2, 3, dtype=torch.float64)
+    without = member_losses(terms, w, 0.5, 0.5, 0.0)
+    with_stress = member_losses(terms, w, 0.5, 0.5, 1.0)
+    assert bool((with_stress > without).all())
+    with_stress.sum().backward()
+    assert all(p.grad is not None for p in model.networks.parameters())
