@@ -46,11 +46,12 @@ class Expansion:
     drad: torch.Tensor         # (P, nr+1) d/dr
     spin_j: torch.Tensor | None
     ang: torch.Tensor | None   # (T, na+1) T(cos) fa fb
-    dang_cos: torch.Tensor | None
-    dang_ra: torch.Tensor | None
-    dang_rb: torch.Tensor | None
-    cos: torch.Tensor | None
+    dang: torch.Tensor | None  # (T, na+1, 3) d/dcos, d/dr_a, d/dr_b
+    cos: torch.Tensor | None   # (T,)
     spin_jk: torch.Tensor | None
+    geo: torch.Tensor | None   # (T, 8): unit_a (3), unit_b (3), 1/r_a, 1/r_b
+    trip_centre: torch.Tensor | None  # (T,) centre atom of each triplet
+    trip_row: torch.Tensor | None     # (T,) row of the spin-combined angular cotangent
 
 
 def compact(spec: ChebyshevSpec, graph: Graph, vec: torch.Tensor,
@@ -87,20 +88,39 @@ def _expand(spec: ChebyshevSpec, graph: Graph, vec: torch.Tensor, r: torch.Tenso
     fc, dfc = cutoff_with_derivative(r, rc)
     rad = t * fc[:, None]
     drad = dt * (2.0 / rc) * fc[:, None] + t * dfc[:, None]
+    n_spin = len(spec.elements)
     spin_j = None
-    if len(spec.elements) > 1:
-        spins = torch.tensor(type_spins(len(spec.elements)), dtype=r.dtype, device=r.device)
+    if n_spin > 1:
+        spins = torch.tensor(type_spins(n_spin), dtype=r.dtype, device=r.device)
         spin_j = spins[graph.species[graph.j]]
     if not spec.has_angular:
-        return Expansion(vec, r, rad, drad, spin_j, None, None, None, None, None, None)
+        return Expansion(vec, r, rad, drad, spin_j, None, None, None, None, None, None, None)
     a, b = graph.trip_a, graph.trip_b
     fa, dfa = cutoff_with_derivative(r, spec.angular_cutoff_A)
-    cos = ((vec[a] * vec[b]).sum(dim=1) / (r[a] * r[b])).clamp(-1.0, 1.0)
+    inv_r = 1.0 / r
+    # one gather per side of every per-pair quantity the triplets need
+    columns = [vec * inv_r[:, None], inv_r[:, None], fa[:, None], dfa[:, None]]
+    if spin_j is not None:
+        columns.append(spin_j[:, None])
+    packed = torch.cat(columns, dim=1)
+    pa, pb = packed.index_select(0, a), packed.index_select(0, b)
+    ua, ub = pa[:, :3], pb[:, :3]
+    cos = (ua * ub).sum(dim=1).clamp(-1.0, 1.0)
     ta, dta = chebyshev_with_derivative(cos, spec.angular_order)
-    w = fa[a] * fa[b]
-    spin_jk = spin_j[a] * spin_j[b] if spin_j is not None else None
-    return Expansion(vec, r, rad, drad, spin_j, ta * w[:, None], dta * w[:, None],
-                     ta * (dfa[a] * fa[b])[:, None], ta * (fa[a] * dfa[b])[:, None], cos, spin_jk)
+    w = pa[:, 4] * pb[:, 4]
+    dang = torch.stack([dta * w[:, None], ta * (pa[:, 5] * pb[:, 4])[:, None],
+                        ta * (pa[:, 4] * pb[:, 5])[:, None]], dim=2)
+    spin_jk = pa[:, 6] * pb[:, 6] if spin_j is not None else None
+    geo = torch.cat([ua, ub, pa[:, 3:4], pb[:, 3:4]], dim=1)
+    if spin_j is not None:
+        pair_row = graph.i * n_spin + graph.species[graph.j]
+        trip_row = pair_row.index_select(0, a) * n_spin + graph.species[graph.j].index_select(0, b)
+        centre = torch.div(trip_row, n_spin * n_spin, rounding_mode="floor")
+    else:
+        centre = graph.i.index_select(0, a)
+        trip_row = centre
+    return Expansion(vec, r, rad, drad, spin_j, ta * w[:, None], dang, cos, spin_jk, geo,
+                     centre, trip_row)
 
 
 def descriptor(spec: ChebyshevSpec, graph: Graph, ex: Expansion, n_atoms: int) -> torch.Tensor:
@@ -108,8 +128,7 @@ def descriptor(spec: ChebyshevSpec, graph: Graph, ex: Expansion, n_atoms: int) -
     def sums(rad: torch.Tensor, ang: torch.Tensor | None) -> list[torch.Tensor]:
         out = [rad.new_zeros((n_atoms, rad.shape[1])).index_add_(0, graph.i, rad)]
         if ang is not None:
-            centre = graph.i[graph.trip_a]
-            out.append(ang.new_zeros((n_atoms, ang.shape[1])).index_add_(0, centre, ang))
+            out.append(ang.new_zeros((n_atoms, ang.shape[1])).index_add_(0, ex.trip_centre, ang))
         return out
     blocks = sums(ex.rad, ex.ang)
     if ex.spin_j is not None:
@@ -148,21 +167,18 @@ def pair_gradients(spec: ChebyshevSpec, graph: Graph, ex: Expansion,
     if not spec.has_angular or ex.ang is None:
         return grad
     a, b = graph.trip_a, graph.trip_b
-    centre = graph.i[a]
     if weighted:
         products = (spins[:, None] * spins[None, :]).reshape(-1)
         ang = _combined(cotangent[:, :, nr:block], cotangent[:, :, block + nr:], products)
-        sj = graph.species[graph.j]
-        v_ang = ang[(centre * n_spin + sj[a]) * n_spin + sj[b]]      # (T, K, na)
+        v_ang = ang.index_select(0, ex.trip_row)                     # (T, K, na)
     else:
-        v_ang = cotangent[:, :, nr:block][centre]
-    basis = torch.stack([ex.dang_cos, ex.dang_ra, ex.dang_rb], dim=2)  # (T, na, 3)
-    g = torch.bmm(v_ang, basis)                                       # (T, K, 3)
-    ua, ub, cos = unit[a], unit[b], ex.cos[:, None]
-    inv_ra, inv_rb = 1.0 / ex.r[a][:, None], 1.0 / ex.r[b][:, None]
+        v_ang = cotangent[:, :, nr:block].index_select(0, ex.trip_row)
+    g = torch.bmm(v_ang, ex.dang)                                     # (T, K, 3)
+    geo = ex.geo
+    ua, ub, cos = geo[:, 0:3], geo[:, 3:6], ex.cos[:, None]
     # dE/dD_a = g_cos (u_b − cos u_a)/r_a + g_ra u_a, and symmetrically for b
-    geo_a = torch.stack([(ub - cos * ua) * inv_ra, ua], dim=1)       # (T, 2, 3)
-    geo_b = torch.stack([(ua - cos * ub) * inv_rb, ub], dim=1)
+    geo_a = torch.stack([(ub - cos * ua) * geo[:, 6:7], ua], dim=1)  # (T, 2, 3)
+    geo_b = torch.stack([(ua - cos * ub) * geo[:, 7:8], ub], dim=1)
     da = torch.bmm(g[:, :, 0:2], geo_a)
     db = torch.bmm(g[:, :, 0::2], geo_b)
     both = torch.cat([a, b])

@@ -141,6 +141,7 @@ class Committee(torch.nn.Module):
         lo, hi = self.feature_min[s], self.feature_max[s]
         width = (hi - lo).clamp_min(1e-12)
         excess = torch.maximum(lo - descriptor, descriptor - hi).clamp_min(0.0) / width
+        excess = torch.where(excess > 1e-6, excess, torch.zeros_like(excess))  # rounding noise
         count = (excess > 0).sum(dim=1)
         return count.cpu().numpy(), excess.max(dim=1).values.detach().cpu().numpy()
 
