@@ -18,7 +18,13 @@ from alearn.descriptors.chebyshev import ChebyshevSpec, Graph, pair_vectors, typ
 
 
 def chebyshev_with_derivative(x: torch.Tensor, order: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """T_0..T_order(x) and dT/dx, each (len(x), order + 1)."""
+    """T_0..T_order(x) and dT/dx, each (len(x), order + 1).
+
+    float64: the three-term recursion (exact to rounding).  float32 (fast MD): the closed form
+    T_n = cos(nθ), T_n′ = n sin(nθ)/sin θ with x = cos θ — a few whole-matrix kernels instead
+    of ~5·order small ones; agrees with the recursion to ~1e-5 relative in float32."""
+    if x.dtype == torch.float32 and order >= 2:
+        return _chebyshev_trig(x, order)
     t = [torch.ones_like(x)]
     d = [torch.zeros_like(x)]
     if order >= 1:
@@ -28,6 +34,19 @@ def chebyshev_with_derivative(x: torch.Tensor, order: int) -> tuple[torch.Tensor
         t.append(2.0 * x * t[-1] - t[-2])
         d.append(2.0 * t[-2] + 2.0 * x * d[-1] - d[-2])
     return torch.stack(t, dim=1), torch.stack(d, dim=1)
+
+
+def _chebyshev_trig(x: torch.Tensor, order: int) -> tuple[torch.Tensor, torch.Tensor]:
+    theta = torch.acos(x.clamp(-1.0, 1.0))
+    n = torch.arange(order + 1, dtype=x.dtype, device=x.device)
+    n_theta = theta[:, None] * n
+    sin_theta = torch.sin(theta)
+    # sin θ → 0 only at x = ±1 (r → 0 or Rc, collinear triplets): use the limit n²·(±1)^(n+1)
+    small = sin_theta.abs() < 1e-6
+    ratio = torch.sin(n_theta) / torch.where(small, torch.ones_like(sin_theta), sin_theta)[:, None]
+    limit = n * n * torch.where(x[:, None] > 0, torch.ones_like(n), (-1.0) ** (n + 1))
+    derivative = torch.where(small[:, None], limit, n * ratio)
+    return torch.cos(n_theta), derivative
 
 
 def cutoff_with_derivative(r: torch.Tensor, rc: float) -> tuple[torch.Tensor, torch.Tensor]:

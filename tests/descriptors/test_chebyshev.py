@@ -110,3 +110,15 @@ def test_unknown_element_is_a_user_error():
     spec = ChebyshevSpec(("Cu",), 4.0, 3.0, 4, 2)
     with pytest.raises(UserError, match="contains \\['Au'\\]"):
         topology(Atoms("CuAu", positions=[[0, 0, 0], [2.5, 0, 0]]), spec)
+
+
+def test_float32_closed_form_matches_recursion_including_endpoints():
+    from alearn.descriptors.chebyshev_vjp import chebyshev_with_derivative
+
+    x = torch.cat([torch.linspace(-1.0, 1.0, 2001, dtype=torch.float64),
+                   torch.tensor([1 - 1e-9, -1 + 1e-9], dtype=torch.float64)])
+    t64, d64 = chebyshev_with_derivative(x, 18)
+    t32, d32 = chebyshev_with_derivative(x.float(), 18)
+    assert torch.isfinite(d32).all()
+    torch.testing.assert_close(t32.double(), t64, atol=2e-5, rtol=0)
+    torch.testing.assert_close(d32.double() / 18**2, d64 / 18**2, atol=2e-4, rtol=0)
