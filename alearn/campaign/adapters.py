@@ -31,9 +31,14 @@ SUBSET_KEY = "alearn_subset"
 class SerialExecutor:
     """``submit(fn, *args) -> Future`` that runs immediately (deterministic walkers)."""
 
+    def __init__(self, on_done: Callable[[], None] | None = None) -> None:
+        self.on_done = on_done
+
     def submit(self, fn: Callable[..., Any], *args: Any, **_: Any) -> concurrent.futures.Future:
         future: concurrent.futures.Future = concurrent.futures.Future()
         future.set_result(fn(*args))
+        if self.on_done is not None:
+            self.on_done()
         return future
 
 
@@ -101,7 +106,9 @@ class DefaultParts:
 
         plan = walker_plan(self.config.explore, self.config.select, ctx.iteration)
         starts = self._starts(ctx)
-        result = run_walkers(starts, plan, str(model), SerialExecutor(), ctx.rng("explore"), workdir)
+        with ctx.progress(plan.walkers, f"iteration {ctx.iteration}: exploring") as bar:
+            result = run_walkers(starts, plan, str(model), SerialExecutor(bar.advance),
+                                 ctx.rng("explore"), workdir)
         counts = result.counts
         return {"walkers": len(result.walkers), "frames": counts.total, "accurate": counts.accurate,
                 "candidate": counts.candidate, "failed": counts.failed,
