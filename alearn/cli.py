@@ -37,6 +37,10 @@ iteration as an immutable snapshot.  Kill it at any time; the same command resum
 EPILOG = """\
 typical session:
   alearn validate campaigns/water-cluster-xtb.toml     check a campaign file without running it
+  alearn run campaigns/water-cluster-xtb.toml          run (or resume) it into ./water-cluster-xtb/
+  alearn status water-cluster-xtb                      one row per iteration: counts, errors, times
+  alearn report water-cluster-xtb                      report.html with plots
+  alearn export water-cluster-xtb --out model          a stand-alone model; alearn.load_calculator("model")
   alearn import data/*.xyz --into store.db             bring existing labelled data into a store
 
 Run 'alearn COMMAND --help' for the options of one command.
