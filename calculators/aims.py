@@ -29,7 +29,8 @@ from alearn.config.schema import Invalid, option
 from alearn.data.records import Labels
 from alearn.errors import UserError
 from alearn.config.dispatch import Profile, ReferenceParams
-from alearn.label.protocol import STDERR, STDOUT, CalculationFailed, FailureKind
+from alearn.label.dryrun import shell_lines
+from alearn.label.protocol import STDOUT, CalculationFailed, FailureKind
 from alearn_calculators import dft_common as common
 
 #: the name FHI-aims' standard output conventionally gets when run by hand
@@ -247,7 +248,7 @@ class AimsCalculator:
 
     def dry_run(self, profile: Profile) -> list[str]:
         """The exact shell lines each calculation runs (modules, environment, command)."""
-        return common.shell_lines(profile, self.command(profile), STDOUT, STDERR)
+        return shell_lines(profile, self.command(profile))
 
 
 def find_aims_output(workdir: Path) -> Path | None:

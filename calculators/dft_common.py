@@ -12,7 +12,6 @@ import gzip
 import json
 import math
 import os
-import shlex
 import shutil
 import time
 from collections.abc import Iterable, Mapping
@@ -53,19 +52,6 @@ def kpoint_grid(atoms: Atoms, density_per_A: float, explicit: tuple[int, ...] = 
         length = 2.0 * math.pi * float(np.linalg.norm(reciprocal[axis])) * density_per_A
         grid.append(max(1, int(math.ceil(length - 1e-9))))
     return (grid[0], grid[1], grid[2])
-
-
-def shell_lines(profile: Profile, argv: list[str], stdout_name: str, stderr_name: str) -> list[str]:
-    """What one calculation amounts to in shell form: modules, environment, command, redirection.
-
-    This mirrors what the dispatcher does (``module load`` through a login shell, the profile's
-    environment, the argv run in the attempt directory with stdout and stderr to files); it is
-    what ``alearn run --dry-run`` prints per calculation.
-    """
-    lines = [f"module load {' '.join(profile.modules)}"] if profile.modules else []
-    lines += [f"export {key}={shlex.quote(value)}" for key, value in profile.environment().items()]
-    lines.append(f"{shlex.join(argv)} > {stdout_name} 2> {stderr_name}")
-    return lines
 
 
 def pilot_deadline(environ: Mapping[str, str] | None = None) -> float | None:

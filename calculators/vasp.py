@@ -30,7 +30,8 @@ from alearn.config.schema import Invalid, option
 from alearn.data.records import Labels
 from alearn.errors import UserError
 from alearn.config.dispatch import Profile, ReferenceParams
-from alearn.label.protocol import STDERR, STDOUT, CalculationFailed, FailureKind
+from alearn.label.dryrun import shell_lines
+from alearn.label.protocol import STDOUT, CalculationFailed, FailureKind
 from alearn_calculators import dft_common as common
 
 UNCONVERGED_MARKER = "aborting loop EDIFF was not reached"
@@ -248,7 +249,7 @@ class VaspCalculator:
 
     def dry_run(self, profile: Profile) -> list[str]:
         """The exact shell lines each calculation runs (modules, environment, command)."""
-        return common.shell_lines(profile, self.command(profile), STDOUT, STDERR)
+        return shell_lines(profile, self.command(profile))
 
 
 def classify_outcar(text: str | None) -> CalculationFailed | None:

@@ -19,7 +19,8 @@ def register(subparsers: Any) -> None:
     run.add_argument("--allow-changes", action="store_true",
                      help="accept changes of keys that are safe to change mid-campaign")
     run.add_argument("--dry-run", action="store_true",
-                     help="validate and print the configuration with every default, run nothing")
+                     help="validate, print the configuration with every default, the exact command of each "
+                          "reference calculation and the pilot job script; run nothing")
     run.add_argument("--quiet", action="store_true", help="no progress output")
     run.set_defaults(handler=run_command)
 
@@ -57,8 +58,11 @@ def run_command(args: argparse.Namespace) -> int:
 def _dry_run(source: Path) -> int:
     from alearn.campaign.setup import resolved_toml
     from alearn.config.campaign import load_campaign
+    from alearn.label.dryrun import dry_run_text
 
-    print(resolved_toml(load_campaign(source)), end="")
+    campaign = load_campaign(source)
+    print(resolved_toml(campaign), end="")
+    print("\n" + dry_run_text(campaign.reference, campaign.dispatch), end="")
     return 0
 
 
