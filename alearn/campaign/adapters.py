@@ -123,7 +123,8 @@ class DefaultParts:
         from alearn.select.selector import select_candidates
 
         result = ExplorationResult.load(explore_dir)
-        selection = select_candidates(result, self.config.select)
+        calibration = self._calibration(ctx, model)
+        selection = select_candidates(result, self.config.select, calibration=calibration)
         chosen = []
         for item in selection.selected:
             atoms = item.atoms.copy()
@@ -135,7 +136,30 @@ class DefaultParts:
         c = selection.counts
         return chosen + contacts, {"accurate": c.accurate, "candidate": c.candidate, "failed": c.failed,
                                    "lo": float(selection.lo), "close_contacts": len(contacts),
-                                   "candidates_decorrelated": selection.decorrelated}
+                                   "candidates_decorrelated": selection.decorrelated,
+                                   "calibration": _calibration_summary(selection.calibration)}
+
+    def _calibration(self, ctx: Context, model: Path) -> Any:
+        """``adaptive = "calibrated"``: the exploring model's spread vs its true error on the
+        held-out reference structures (never trained on); ``None`` when fewer than 3 exist yet."""
+        cfg = self.config.select
+        if cfg.adaptive != "calibrated":
+            return None
+        from alearn.campaign.testset import split
+        from alearn.models import load
+        from alearn.select.calibration import calibrate_on_labelled
+        from alearn.select.measures import make_measure
+
+        rows = list(ctx.store.rows(source=Source.REFERENCE))
+        held_out = set(split(rows, ctx.seed, self.config.evaluate.test_fraction).test)
+        test = [r for r in rows if r.id in held_out]
+        if len(test) < 3:
+            ctx.log.info(f"calibration: {len(test)} held-out structures, need 3; lo stays {cfg.trust.lo}")
+            return None
+        report = calibrate_on_labelled(test, load(model).as_calculator(), make_measure(cfg),
+                                       cfg.target_error)
+        ctx.log.info(report.text())
+        return report
 
     def _close_contacts(self, ctx: Context, model: Path, result: Any) -> list[Atoms]:
         """Compressed structures where walkers (nearly) died from close contacts (seed 001)."""
@@ -265,3 +289,11 @@ def _train_gpr(ctx: Context, rows: list[LabelledStructure], cfg: Any, out: Path)
 def default_parts(config: Any, layout: CampaignDir, console: Any) -> DefaultParts:
     """The parts of a real campaign."""
     return DefaultParts(config, layout, console)
+
+
+def _calibration_summary(report: Any) -> dict[str, Any] | None:
+    """What the snapshot records of a calibration (``adaptive = "calibrated"``)."""
+    if report is None:
+        return None
+    return {"structures": report.n, "slope": report.slope, "spearman": report.spearman,
+            "suggested_lo": report.suggested_lo}

@@ -127,6 +127,9 @@ class SelectConfig:
     close_contacts: CloseContactConfig = option(factory=CloseContactConfig, doc="close-contact correction set")
 
     def check(self) -> None:
+        if self.adaptive == "calibrated" and self.measure not in ("max_force_std", "energy_std_per_atom", "gpr_std"):
+            raise Invalid("adaptive", f"'calibrated' needs a measure with a true-error counterpart "
+                          f"(max_force_std, energy_std_per_atom or gpr_std), found measure = {self.measure!r}")
         if self.measure == "combined" and not self.combine:
             raise Invalid("combine", "is empty, expected at least one term for measure 'combined'")
         for name, scale in self.combine.items():

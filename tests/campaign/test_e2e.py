@@ -146,3 +146,19 @@ def test_timed_random_kills_of_alearn_run_then_resume(finished: Path, tmp_path: 
     assert ours[-1]["dataset"]["content_sha256"] == reference[-1]["dataset"]["content_sha256"]
     jobs = sorted(p.name for p in (tmp_path / "run" / "jobs").iterdir() if p.is_dir())
     assert jobs == sorted(p.name for p in (finished / "jobs").iterdir() if p.is_dir())
+
+
+def test_calibrated_lower_level_comes_from_held_out_errors(tmp_path: Path) -> None:
+    toml = _example(tmp_path, "h2-gpr", {
+        "max_iterations = 4": "max_iterations = 3",
+        "min_frame_gap = 0": 'min_frame_gap = 0\nadaptive = "calibrated"\ntarget_error = 0.01'})
+    assert main(["run", str(toml), "--dir", str(tmp_path / "run"), "--quiet"]) == 0
+    manifests = verify_all(CampaignDir(tmp_path / "run"))
+    selects = [json.loads((tmp_path / "run" / "iterations" / f"{m['iteration']:04d}" / "progress.json")
+                          .read_text())["stages"]["select"]["summary"] for m in manifests[1:]]
+    calibrated = [s for s in selects if s.get("calibration")]
+    assert calibrated, selects
+    for summary in calibrated:
+        report = summary["calibration"]
+        assert report["structures"] >= 3 and report["slope"] > 0
+        assert summary["lo"] == pytest.approx(min(report["suggested_lo"], 5.0))
