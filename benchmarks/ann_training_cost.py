@@ -23,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 
 def dataset(n: int):
-    import numpy as np
     from ase.calculators.lj import LennardJones
 
     from ann_systems import water_box

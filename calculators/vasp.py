@@ -31,7 +31,7 @@ from alearn.data.records import Labels
 from alearn.errors import UserError
 from alearn.config.dispatch import Profile, ReferenceParams
 from alearn.label.dryrun import shell_lines
-from alearn.label.protocol import STDOUT, CalculationFailed, FailureKind
+from alearn.label.protocol import CalculationFailed, FailureKind
 from alearn_calculators import dft_common as common
 
 UNCONVERGED_MARKER = "aborting loop EDIFF was not reached"

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from alearn.campaign.files import read_json
 from alearn.campaign.layout import CampaignDir
 from alearn.campaign.loop import run_campaign
 from alearn.campaign.snapshot import SnapshotError, verify_all

@@ -21,19 +21,17 @@ def numeric_forces(calc, atoms, h=1e-5):
 
 @pytest.mark.parametrize("system", ["triclinic", "molecule"])
 def test_forces_match_finite_differences(system, make_committee, make_cell, make_cluster):
-    random_committee, triclinic_cell, molecule_cluster = make_committee, make_cell, make_cluster
-    atoms = triclinic_cell() if system == "triclinic" else molecule_cluster()
+    atoms = make_cell() if system == "triclinic" else make_cluster()
     elements = ("Cu", "Au") if system == "triclinic" else ("O", "H")
-    calc = random_committee(elements).as_calculator(skin_A=0.0)
+    calc = make_committee(elements).as_calculator(skin_A=0.0)
     forces = calc.get_forces(atoms)
     assert np.abs(forces).max() > 1e-3
     np.testing.assert_allclose(forces, numeric_forces(calc, atoms), atol=1e-7, rtol=1e-6)
 
 
 def test_stress_matches_finite_differences_triclinic(make_committee, make_cell, make_cluster):
-    random_committee, triclinic_cell, molecule_cluster = make_committee, make_cell, make_cluster
-    atoms = triclinic_cell()
-    atoms.calc = random_committee(("Cu", "Au")).as_calculator(skin_A=0.0)
+    atoms = make_cell()
+    atoms.calc = make_committee(("Cu", "Au")).as_calculator(skin_A=0.0)
     stress = atoms.get_stress()
     numeric = calculate_numerical_stress(atoms, eps=1e-6, force_consistent=False)
     assert np.abs(stress).max() > 1e-4
@@ -41,9 +39,8 @@ def test_stress_matches_finite_differences_triclinic(make_committee, make_cell, 
 
 
 def test_invariance_rotation_translation_permutation(make_committee, make_cell, make_cluster):
-    random_committee, triclinic_cell, molecule_cluster = make_committee, make_cell, make_cluster
-    atoms = molecule_cluster()
-    calc = random_committee(("O", "H")).as_calculator()
+    atoms = make_cluster()
+    calc = make_committee(("O", "H")).as_calculator()
     e0, f0 = calc.get_potential_energy(atoms), calc.get_forces(atoms).copy()
     moved = atoms.copy()
     rot = moved.copy()
@@ -61,9 +58,8 @@ def test_invariance_rotation_translation_permutation(make_committee, make_cell, 
 
 
 def test_periodic_translation_and_image_invariance(make_committee, make_cell, make_cluster):
-    random_committee, triclinic_cell, molecule_cluster = make_committee, make_cell, make_cluster
-    atoms = triclinic_cell()
-    calc = random_committee(("Cu", "Au")).as_calculator()
+    atoms = make_cell()
+    calc = make_committee(("Cu", "Au")).as_calculator()
     e0 = calc.get_potential_energy(atoms)
     shifted = atoms.copy()
     shifted.translate((0.37, -0.21, 1.1))
@@ -74,16 +70,15 @@ def test_periodic_translation_and_image_invariance(make_committee, make_cell, ma
 
 
 def test_committee_mean_and_std_equal_member_statistics(make_committee, make_cell, make_cluster):
-    random_committee, triclinic_cell, molecule_cluster = make_committee, make_cell, make_cluster
-    atoms = triclinic_cell()
-    committee = random_committee(("Cu", "Au"), members=4)
+    atoms = make_cell()
+    committee = make_committee(("Cu", "Au"), members=4)
     calc = committee.as_calculator()
     atoms.calc = calc
     atoms.get_stress()
     res = calc.results
     singles = []
     for k in range(4):
-        member = random_committee(("Cu", "Au"), members=4)
+        member = make_committee(("Cu", "Au"), members=4)
         member.load_state_dict(committee.state_dict())
         member.networks.select([k])
         singles.append(member.as_calculator())
