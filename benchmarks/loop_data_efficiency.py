@@ -29,7 +29,7 @@ from ase import Atoms
 
 from alearn.campaign import snapshot
 from alearn.campaign.adapters import DefaultParts
-from alearn.campaign.files import read_json
+from alearn.files import read_json
 from alearn.campaign.layout import CampaignDir
 from alearn.campaign.loop import run_campaign
 from alearn.config.campaign import load_campaign

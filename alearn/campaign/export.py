@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from alearn.campaign.files import write_json_atomic
+from alearn.files import write_json_atomic
 from alearn.campaign.layout import CampaignDir
 from alearn.campaign.snapshot import verify_all
 from alearn.errors import UserError

@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Callable
 
-from alearn.campaign.files import canonical_json, sha256_text
+from alearn.files import canonical_json, sha256_text
 from alearn.campaign.layout import CampaignDir, CampaignLock
 from alearn.campaign.parts import Context, Parts
 from alearn.campaign.progress import Progress, Stage, kill_hook, stages_for

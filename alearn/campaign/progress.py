@@ -16,7 +16,7 @@ from typing import Any
 from ase import Atoms
 from ase.io import read, write
 
-from alearn.campaign.files import read_json, write_json_atomic, write_bytes_atomic
+from alearn.files import read_json, write_json_atomic, write_bytes_atomic
 
 PROGRESS = "progress.json"
 #: test hook: "iteration:N:stage:NAME" (SIGKILL before the stage) or "...:after" (after it)

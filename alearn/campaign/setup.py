@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from alearn.campaign.confdiff import describe, diff
-from alearn.campaign.files import write_text_atomic
+from alearn.files import write_text_atomic
 from alearn.campaign.layout import CampaignDir
 from alearn.config.campaign import load_campaign, read_toml
 from alearn.config.schema import to_dict

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from alearn.campaign.files import (canonical_json, fsync_dir, read_json, sha256_file,
+from alearn.files import (canonical_json, fsync_dir, read_json, sha256_file,
                                    sha256_text, write_json_atomic)
 from alearn.campaign.layout import CampaignDir
 from alearn.errors import UserError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alearn.campaign.files import read_json
+from alearn.files import read_json
 from alearn.campaign.layout import CampaignDir
 from alearn.campaign.progress import PROGRESS
 from alearn.campaign.snapshot import verify_all

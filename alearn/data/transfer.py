@@ -7,7 +7,6 @@ structures whose content hash it already holds).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from alearn.data.readers import Frame, LabelOptions, detect_format, read_frames
 from alearn.data.records import Provenance, Source
 from alearn.data.store import Inserted, Rejected, Store
 from alearn.errors import UserError
+from alearn.files import atomic_writer
 
 #: called as (file, None, 0) before a file is read, (file, frames, 0) once it is read and
 #: (file, frames, frames done) after each batch
@@ -108,15 +108,11 @@ def export_extxyz(store: Store, out: Path, *, source: str | None = None,
 
     if not out.parent.exists():
         raise UserError(f"cannot write {out}: directory {out.parent} does not exist")
-    temporary = out.with_name(f".{out.name}.partial")
     count = 0
-    with temporary.open("w") as handle:
+    with atomic_writer(out, text=True) as handle:
         for record in store.rows(source=source, iteration=iteration, subset=subset):
             write(handle, _export_atoms(record), format="extxyz")
             count += 1
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, out)
     return count
 
 

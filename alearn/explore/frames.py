@@ -11,7 +11,6 @@ reference then labels at exactly the stored (float32-rounded) positions.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -20,6 +19,7 @@ import numpy as np
 from ase import Atoms
 
 from alearn.explore.monitor import Check, FrameStatus
+from alearn.files import atomic_writer
 
 
 @dataclass(frozen=True)
@@ -75,12 +75,8 @@ class FrameWriter:
             "contact_ratio": np.asarray(cols[7], dtype=np.float32),
             "near_contact": np.asarray(cols[8], dtype=bool),
         }
-        tmp = path.with_suffix(".tmp.npz")
-        with open(tmp, "wb") as handle:
+        with atomic_writer(path) as handle:
             np.savez_compressed(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
 
 
 @dataclass(frozen=True)

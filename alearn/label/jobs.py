@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from ase import Atoms
 
 from alearn.config.dispatch import science_params
 from alearn.data.records import Labels
+from alearn.files import write_json_atomic
 from alearn.label.protocol import CalculationFailed, FailureKind
 
 RESULT = "result.json"
@@ -40,28 +40,6 @@ JOB = "job.json"
 #: the file whose presence asks every running and pending calculation under a jobs folder to stop
 CANCEL = "CANCEL"
 _ATTEMPT = re.compile(r"^attempt_(\d{2,})$")
-
-
-def write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
-    """Write JSON so that readers see the old file or the complete new one, never a torn one.
-
-    ``durable`` also fsyncs the file and its folder, so the file survives a power loss: used
-    for the commit points (``result.json``, ``failed.json``).  Losing a bookkeeping file instead
-    (``outcome.json``) only makes its attempt look interrupted, which still counts it.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=1, sort_keys=True)
-        if durable:
-            handle.flush()
-            os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    if durable:
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def read_json(path: Path) -> Any | None:
@@ -203,6 +181,7 @@ class JobDir:
         data = {"status": status, "elapsed_s": round(elapsed_s, 6)}
         if failure is not None:
             data.update(kind=failure.kind.value, reason=failure.reason)
+        # not fsynced: losing outcome.json only makes the attempt look interrupted, still counted
         write_json_atomic(self.attempt_path(number) / OUTCOME, data, durable=False)
 
     def write_job(self, identity: dict[str, Any]) -> None:

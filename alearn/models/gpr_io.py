@@ -18,6 +18,7 @@ from alearn.config.gpr import GprConfig
 from alearn.config.schema import build, to_dict
 from alearn.descriptors.fingerprints import make_fingerprint
 from alearn.errors import UserError
+from alearn.files import write_text_atomic
 from alearn.models.gpr_fit import FittedSubset, Hyper, SubsetData
 
 MANIFEST = "manifest.json"
@@ -50,7 +51,7 @@ def save_gpr(model, directory: Path) -> None:
                 "fingerprint": model.fingerprint.spec(),
                 "config": to_dict(model.config) if model.config is not None else None,
                 "subsets": [_subset_entry(f, k) for f, k in zip(model.subsets, model.keys)]}
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    write_text_atomic(directory / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True), durable=False)
 
 
 def _read_manifest(directory: Path) -> dict:

@@ -7,9 +7,7 @@ dtype, so a model trained on a GPU loads anywhere.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +15,12 @@ import torch
 
 from alearn.descriptors.chebyshev import ChebyshevSpec
 from alearn.errors import UserError
+from alearn.files import sha256_file, write_text_atomic
 
 FORMAT_VERSION = 1
 KIND = "committee"
 WEIGHTS = "weights.safetensors"
 MANIFEST = "manifest.json"
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def save_committee(committee: Any, directory: Path, *, metrics: dict[str, Any] | None = None) -> Path:
@@ -48,11 +39,10 @@ def save_committee(committee: Any, directory: Path, *, metrics: dict[str, Any] |
         "dtype": str(committee.dtype).replace("torch.", ""),
         "metrics": metrics if metrics is not None else committee.metadata.get("metrics", {}),
         "training": committee.metadata.get("training", {}),
-        "files": {WEIGHTS: sha256(directory / WEIGHTS)},
+        "files": {WEIGHTS: sha256_file(directory / WEIGHTS)},
     }
-    tmp = directory / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, default=float) + "\n")
-    os.replace(tmp, directory / MANIFEST)
+    write_text_atomic(directory / MANIFEST, json.dumps(manifest, indent=2, default=float) + "\n",
+                      durable=False)
     return directory
 
 
@@ -77,7 +67,7 @@ def load_committee(directory: Path, *, device: str = "cpu") -> Any:
         raise UserError(f"{directory}: expected a committee model of format {FORMAT_VERSION}, found "
                         f"kind {manifest.get('kind')!r} format {manifest.get('format_version')!r}")
     for name, digest in manifest["files"].items():
-        if sha256(Path(directory) / name) != digest:
+        if sha256_file(Path(directory) / name) != digest:
             raise UserError(f"{directory}/{name} does not match the sha256 in {MANIFEST}; "
                             "the file was modified or truncated")
     arch = manifest["architecture"]

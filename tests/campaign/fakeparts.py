@@ -18,7 +18,7 @@ from ase import Atoms
 from ase.build import bulk
 from ase.calculators.emt import EMT
 
-from alearn.campaign.files import write_json_atomic
+from alearn.files import write_json_atomic
 from alearn.data.records import Labels, Provenance, Source
 from alearn.models.prediction import Prediction
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from alearn.campaign.files import read_json, write_json_atomic
+from alearn.files import read_json, write_json_atomic
 from alearn.campaign.layout import CampaignDir, CampaignLock
 from alearn.campaign.snapshot import (SnapshotError, clear_stale_staging, commit, verify,
                                       verify_all)

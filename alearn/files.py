@@ -1,4 +1,9 @@
-"""Durable file writes: temp file + fsync + rename, and checksums."""
+"""Durable file writes (temp file + fsync + rename) and checksums, shared by every package.
+
+A reader of a file written here sees the old file or the complete new one, never a torn one.
+``durable=False`` skips the fsyncs (atomic but not power-loss safe) for bookkeeping files whose
+loss is harmless.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 CHUNK = 1 << 20
 
@@ -21,25 +28,35 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a reader sees the old file or the whole new one."""
+@contextmanager
+def atomic_writer(path: Path, *, durable: bool = True, text: bool = False) -> Iterator[IO[Any]]:
+    """A handle (binary, or UTF-8 text with ``text``) on a temp file beside ``path`` that
+    replaces ``path`` when the block ends without an exception, and is removed otherwise."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        with os.fdopen(fd, "w" if text else "wb", encoding="utf-8" if text else None) as handle:
+            yield handle
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_writer(path, durable=durable) as handle:
+        handle.write(data)
+
+
+def write_text_atomic(path: Path, text: str, *, durable: bool = True) -> None:
     """Atomic text write (UTF-8)."""
-    write_bytes_atomic(path, text.encode("utf-8"))
+    write_bytes_atomic(path, text.encode("utf-8"), durable=durable)
 
 
 def canonical_json(data: Any) -> str:
@@ -47,9 +64,9 @@ def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False, default=_default)
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
+def write_json_atomic(path: Path, data: Any, *, durable: bool = True) -> None:
     """Atomic JSON write in canonical form."""
-    write_text_atomic(path, canonical_json(data) + "\n")
+    write_text_atomic(path, canonical_json(data) + "\n", durable=durable)
 
 
 def read_json(path: Path) -> Any:
