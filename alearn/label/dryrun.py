@@ -40,8 +40,9 @@ def dry_run_text(params: Any, dispatch: DispatchConfig) -> str:
     parts = ["# each reference calculation runs, in its jobs/<hash>/attempt_NN/ directory:",
              *calculation_lines(params)]
     if dispatch.engine in BATCH_ENGINES:
-        from alearn.label.hpc import job_script
+        from alearn.label.hpc import SCHEDULER_PLACEHOLDER, job_script
 
-        parts += ["", f"# pilot job script ({dispatch.engine}, submitted by dask-jobqueue):",
+        parts += ["", f"# pilot job script ({dispatch.engine}, submitted by dask-jobqueue; "
+                      f"{SCHEDULER_PLACEHOLDER} is the controller's address, set when it starts):",
                   job_script(dispatch).rstrip()]
     return "\n".join(parts) + "\n"

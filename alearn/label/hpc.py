@@ -9,6 +9,7 @@ failure) is retried elsewhere, its job directory counting the attempt.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from alearn.config.dispatch import DispatchConfig
@@ -64,10 +65,19 @@ def jobqueue_cluster(config: DispatchConfig, **overrides: Any) -> Any:
     return cls(**kwargs)
 
 
+#: stands for the scheduler's address in a rendered job script (known only once a run starts)
+SCHEDULER_PLACEHOLDER = "tcp://SCHEDULER"
+
+
 def job_script(config: DispatchConfig, **overrides: Any) -> str:
-    """The batch script of one pilot job (what ``alearn label --show-job-script`` prints)."""
-    cluster = jobqueue_cluster(config, **overrides)
+    """The batch script of one pilot job (``alearn label --show-job-script``, ``--dry-run``).
+
+    dask-jobqueue renders a script only around a live scheduler, so a throw-away one is started
+    on loopback and closed at once; its address is replaced by :data:`SCHEDULER_PLACEHOLDER`.
+    """
+    options = {**NO_DASHBOARD, "host": "127.0.0.1"}
+    cluster = jobqueue_cluster(config, **{"scheduler_options": options, **overrides})
     try:
-        return cluster.job_script()
+        return re.sub(r"tcp://127\.0\.0\.1:\d+", SCHEDULER_PLACEHOLDER, cluster.job_script())
     finally:
         cluster.close()

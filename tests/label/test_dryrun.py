@@ -19,6 +19,7 @@ def test_dry_run_of_a_slurm_aims_campaign_prints_command_and_job_script(
     command = [line for line in out.splitlines() if "> stdout.txt 2> stderr.txt" in line]
     assert len(command) == 1 and command[0].startswith("srun -n ")
     assert "#SBATCH" in out and "dask_worker" in out
+    assert "dask_worker tcp://SCHEDULER " in out  # no throw-away scheduler address leaks out
 
 
 def test_dry_run_of_an_in_process_calculator_says_so(capsys: pytest.CaptureFixture[str]) -> None:
