@@ -11,6 +11,12 @@ with ``ase db store.db source=reference``::
     job_hash       job directory of the reference calculation (idempotency key)
     subset, parent, std, origin (file:frame of imported rows), content_hash
 
+**Per-atom arrays.**  ASE's database keeps only its own per-atom arrays (numbers, positions,
+tags, ...).  Arrays of the stored ``Atoms`` whose names start with ``alearn_`` (for example
+``alearn_complete``, the fragment atoms whose cutoff sphere lies inside the fragment) are kept
+in the row's ``data`` under the key ``alearn_arrays`` and restored into ``atoms.arrays`` when
+the row is read; they are not part of the content hash.
+
 Every insert is validated (:mod:`alearn.data.validation`); a structure that fails is returned
 as :class:`Rejected` with the reason and never stored.  A ``job_hash`` or a content hash already
 in the store returns the existing row (``Inserted(new=False)``) instead of a second row.  Each
@@ -36,6 +42,9 @@ from alearn.errors import UserError
 #: provenance fields stored as key-value pairs under their own name
 _PROVENANCE_KEYS = ("iteration", "params_hash", "job_hash", "subset", "parent", "std")
 _NO_CALCULATOR = "unknown"
+#: prefix of the per-atom arrays kept with a row, and the row-data key that holds them
+ARRAY_PREFIX = "alearn_"
+_ARRAYS_KEY = "alearn_arrays"
 _POSTGRES_PREFIXES = ("postgresql://", "postgres://")
 _INDICES_SQLITE = (
     "CREATE INDEX IF NOT EXISTS alearn_text_key_value ON text_key_values(key, value)",
@@ -134,7 +143,7 @@ class Store:
             return Inserted(existing, new=False)
         keys = _key_values(provenance, digest, origin)
         row_id = self._db.write(_row(atoms, labels, provenance.calculator),
-                                key_value_pairs=keys, data=dict(labels.extra))
+                                key_value_pairs=keys, data=_data(atoms, labels))
         return Inserted(int(row_id))
 
     @contextmanager
@@ -305,14 +314,26 @@ def _row(atoms: Atoms, labels: Labels, calculator: str | None) -> Any:
     return row
 
 
+def _data(atoms: Atoms, labels: Labels) -> dict[str, Any]:
+    """The row's data: the labels' extra items and the ``alearn_*`` per-atom arrays."""
+    if _ARRAYS_KEY in labels.extra:
+        raise UserError(f"labels.extra may not use the key {_ARRAYS_KEY!r} (reserved by the store)")
+    arrays = {name: np.asarray(value) for name, value in atoms.arrays.items()
+              if name.startswith(ARRAY_PREFIX)}
+    return {**labels.extra, _ARRAYS_KEY: arrays} if arrays else dict(labels.extra)
+
+
 def _record(row: Any) -> LabelledStructure:
     atoms = row.toatoms()
     atoms.calc = None
     atoms.info = {name: row.key_value_pairs[name] for name in ("origin", "content_hash")
                   if name in row.key_value_pairs}
     keys = row.key_value_pairs
+    extra = dict(row.get("data") or {})
+    for name, value in (extra.pop(_ARRAYS_KEY, None) or {}).items():
+        atoms.arrays[name] = np.asarray(value)
     labels = Labels(energy=float(row.energy), forces=row.get("forces"),
-                    stress=row.get("stress"), extra=dict(row.get("data") or {}))
+                    stress=row.get("stress"), extra=extra)
     calculator = row.get("calculator")
     provenance = Provenance(
         source=Source(keys["source"]), iteration=int(keys.get("iteration", 0)),
