@@ -143,7 +143,8 @@ def _selected(frames: WalkerFrames, k: int, cfg: Any) -> Selected:
     fragment = None
     if frag_cfg.enabled and len(frame.atoms) > frag_cfg.min_atoms and why.atom is not None:
         fragment = cut_fragment(frame.atoms, why.atom, frag_cfg.radius_A, frag_cfg.cutoff_A,
-                                saturate=frag_cfg.saturate, bond_factor=frag_cfg.bond_factor)
+                                saturate=frag_cfg.saturate, bond_factor=frag_cfg.bond_factor,
+                                whole_molecules=frag_cfg.whole_molecules)
     target = frame.atoms if fragment is None else fragment.atoms
     return Selected(frame.walker, frame.step, frame.measure, target, frame.atoms, why, fragment)
 
