@@ -50,6 +50,8 @@ class Committee(torch.nn.Module):
                             ("energy_scale", torch.ones(()))):
             self.register_buffer(name, value.to(dtype))
         self.metadata: dict[str, Any] = {}
+        #: fragment type key (``frag:`` + formula) → learned energy offset (eV) of each member
+        self.energy_offsets: dict[str, tuple[float, ...]] = {}
 
     @property
     def members(self) -> int:

@@ -1,7 +1,9 @@
 """Save and load a committee: ``manifest.json`` + ``weights.safetensors`` (no pickles).
 
 The manifest carries the format version, ``kind = "committee"``, elements, descriptor,
-architecture, metrics and the sha256 of every file.  Tensors are saved on the CPU in their own
+architecture, metrics, the learned per-fragment-type energy offsets (``energy_offsets``: type
+key → one value in eV per member; absent in older models, which load with none) and the sha256
+of every file.  Tensors are saved on the CPU in their own
 dtype, so a model trained on a GPU loads anywhere.
 """
 
@@ -39,6 +41,7 @@ def save_committee(committee: Any, directory: Path, *, metrics: dict[str, Any] |
         "dtype": str(committee.dtype).replace("torch.", ""),
         "metrics": metrics if metrics is not None else committee.metadata.get("metrics", {}),
         "training": committee.metadata.get("training", {}),
+        "energy_offsets": {k: list(v) for k, v in getattr(committee, "energy_offsets", {}).items()},
         "files": {WEIGHTS: sha256_file(directory / WEIGHTS)},
     }
     write_text_atomic(directory / MANIFEST, json.dumps(manifest, indent=2, default=float) + "\n",
@@ -77,4 +80,6 @@ def load_committee(directory: Path, *, device: str = "cpu") -> Any:
     committee.load_state_dict(load_file(str(Path(directory) / WEIGHTS), device="cpu"))
     committee.metadata = {"metrics": manifest.get("metrics", {}),
                           "training": manifest.get("training", {})}
+    committee.energy_offsets = {str(k): tuple(float(x) for x in v)
+                                for k, v in manifest.get("energy_offsets", {}).items()}
     return committee.to(device)

@@ -5,6 +5,9 @@ with w_ks the bootstrap multiplicity of structure s in member k's training set (
 bootstrap).  Energy-only batches use the cached descriptors (no geometry graph at all); force
 and stress batches use the analytic descriptor derivatives, so only the networks are
 differentiated twice (``Committee.evaluate_fast(create_graph=True)``).
+
+Fragment rows carry a constant energy offset of their type: ``offsets`` (K, B) is added to the
+predicted energies before ΔE is taken (zero for rows without a type).
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ from alearn.train.prepare import Prepared
 
 @dataclass(frozen=True)
 class Terms:
-    """Per-member, per-structure loss terms, each (K, B); absent terms are None."""
+    """Per-member, per-structure loss terms, each (K, B); absent terms are None.
+    ``residual`` is ΔE (predicted + offset − reference, eV) and ``n_atoms`` (B,)."""
 
     energy: torch.Tensor
+    residual: torch.Tensor
+    n_atoms: torch.Tensor
     forces: torch.Tensor | None
     has_forces: torch.Tensor | None   # (B,) bool
     stress: torch.Tensor | None
@@ -43,27 +49,34 @@ def energies_from_cache(model: Committee, batch: Sequence[Prepared]) -> torch.Te
     return atomic.new_zeros((model.members, len(batch))).index_add(1, index, atomic)
 
 
+def energy_term(residual: torch.Tensor, n_atoms: torch.Tensor) -> torch.Tensor:
+    """½ (ΔE / N)², (K, B)."""
+    return 0.5 * (residual / n_atoms) ** 2
+
+
 def batch_terms(model: Committee, batch: Sequence[Prepared], *, forces: bool, stress: bool,
-                create_graph: bool) -> Terms:
-    """Loss terms of every member on one batch."""
+                create_graph: bool, offsets: torch.Tensor | None = None) -> Terms:
+    """Loss terms of every member on one batch (``offsets``: (K, B) energy offsets or None)."""
     dev = model.shift.device
     ref_e = torch.tensor([p.energy for p in batch], dtype=model.dtype, device=dev)
     n_atoms = torch.tensor([p.n_atoms for p in batch], dtype=model.dtype, device=dev)
     forces = forces and any(p.forces is not None for p in batch)
     stress = stress and any(p.stress is not None for p in batch)
+    if offsets is not None:
+        ref_e = ref_e - offsets
     if not (forces or stress):
-        energy = energies_from_cache(model, batch)
-        return Terms(0.5 * ((energy - ref_e) / n_atoms) ** 2, None, None, None, None)
+        res = energies_from_cache(model, batch) - ref_e
+        return Terms(energy_term(res, n_atoms), res, n_atoms, None, None, None, None)
     atoms = [p.structure.atoms for p in batch]
     graph = collate(atoms, [p.topology for p in batch], dtype=model.dtype, device=dev)
     pos = torch.cat([torch.as_tensor(a.positions, dtype=model.dtype, device=dev) for a in atoms])
     out = model.evaluate_fast(graph, pos, stress=stress, create_graph=create_graph)
-    e_term = 0.5 * ((out.energy - ref_e) / n_atoms) ** 2
+    res = out.energy - ref_e
     f_term, has_f = _force_terms(out.forces, batch, graph.batch) if forces else (None, None)
     s_term = has_s = None
     if stress:
         s_term, has_s = _stress_terms(out.stress, batch)
-    return Terms(e_term, f_term, has_f, s_term, has_s)
+    return Terms(energy_term(res, n_atoms), res, n_atoms, f_term, has_f, s_term, has_s)
 
 
 def _force_terms(pred: torch.Tensor, batch: Sequence[Prepared],

@@ -6,16 +6,72 @@ Keys (units in the names): ``energy_mae_eV_atom``, ``energy_rmse_eV_atom`` (per-
 force vectors, atoms with |F_ref| > 0.05 eV/Å), ``stress_rmse_GPa`` (per Voigt component),
 ``pressure_rmse_GPa`` and ``pressure_r`` (Pearson correlation); force/stress keys appear only
 when reference values exist.
+
+Fragment rows (provenance subset ``frag:…``) are compared after adding their type's energy
+offset to the prediction: the surrogate's learned offset (``energy_offsets``), or for a type
+never trained, the mean residual of that type's rows; ``fragment_rows`` and
+``energy_offset_fallback_rows`` count them.  ``force_rmse_complete_eV_A`` is the force RMSE
+over atoms with complete environments only (per-atom array ``alearn_complete``; every atom of
+a row without it).
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from ase.units import GPa
 
 ANGLE_MIN_FORCE_eV_A = 0.05
+#: subset prefix of fragment rows, and the per-atom array of atoms with complete environments
+FRAGMENT_PREFIX = "frag:"
+COMPLETE = "alearn_complete"
+
+
+def fragment_type(structure: Any) -> str | None:
+    """The fragment type key of a labelled row (its ``frag:`` subset), or ``None``."""
+    subset = structure.provenance.subset
+    return subset if subset is not None and subset.startswith(FRAGMENT_PREFIX) else None
+
+
+def mean_offsets(surrogate: Any) -> dict[str, float]:
+    """Committee-mean learned offset per fragment type ({} for surrogates without offsets)."""
+    return {k: float(np.mean(v)) for k, v in getattr(surrogate, "energy_offsets", {}).items()}
+
+
+def with_offsets(structures: Sequence[Any], predicted: np.ndarray,
+                 offsets: Mapping[str, float]) -> tuple[np.ndarray, dict[str, float]]:
+    """Predicted energies plus each fragment row's type offset (learned, else the mean
+    residual of its type among ``structures``) and the counts of fragment / fallback rows."""
+    from alearn.select.fragments import energy_offsets
+
+    keys = [fragment_type(s) for s in structures]
+    frag = [k for k, key in enumerate(keys) if key is not None]
+    if not frag:
+        return np.asarray(predicted, float), {}
+    out = np.array(predicted, dtype=float)
+    fallback = [k for k in frag if keys[k] not in offsets]
+    learned = dict(offsets)
+    if fallback:
+        learned |= energy_offsets([keys[k] for k in fallback],
+                                  [structures[k].labels.energy for k in fallback], out[fallback])
+    for k in frag:
+        out[k] += learned[keys[k]]
+    return out, {"fragment_rows": float(len(frag)), "energy_offset_fallback_rows": float(len(fallback))}
+
+
+def complete_force_rmse(structures: Sequence[Any], forces: Sequence[np.ndarray]) -> dict[str, float]:
+    """Force RMSE (per component) over atoms with complete environments."""
+    diffs = []
+    for s, f in zip(structures, forces):
+        if s.labels.forces is None:
+            continue
+        diff = np.asarray(f, float).reshape(-1, 3) - np.asarray(s.labels.forces, float).reshape(-1, 3)
+        if COMPLETE in s.atoms.arrays:
+            diff = diff[np.asarray(s.atoms.arrays[COMPLETE], bool)]
+        diffs.append(diff)
+    diff = np.concatenate(diffs) if diffs else np.zeros((0, 3))
+    return {"force_rmse_complete_eV_A": float(np.sqrt((diff**2).mean()))} if len(diff) else {}
 
 
 def energy_metrics(pred: np.ndarray, ref: np.ndarray, n_atoms: np.ndarray) -> dict[str, float]:
@@ -50,15 +106,20 @@ def stress_metrics(pred: np.ndarray, ref: np.ndarray) -> dict[str, float]:
     return out
 
 
-def error_metrics(structures: Sequence[Any], prediction: Any) -> dict[str, float]:
-    """All metrics of a :class:`~alearn.models.prediction.Prediction` against labelled structures."""
+def error_metrics(structures: Sequence[Any], prediction: Any,
+                  offsets: Mapping[str, float] | None = None) -> dict[str, float]:
+    """All metrics of a :class:`~alearn.models.prediction.Prediction` against labelled
+    structures; ``offsets``: learned energy offset per fragment type (see module docstring)."""
     n_atoms = np.array([len(s.atoms) for s in structures])
     out: dict[str, float] = {"n_structures": float(len(structures))}
-    out.update(energy_metrics(prediction.energy, [s.labels.energy for s in structures], n_atoms))
+    energy, counts = with_offsets(structures, prediction.energy, offsets or {})
+    out.update(energy_metrics(energy, [s.labels.energy for s in structures], n_atoms))
+    out.update(counts)
     with_f = [k for k, s in enumerate(structures) if s.labels.forces is not None]
     if with_f:
         out.update(force_metrics([prediction.forces[k] for k in with_f],
                                  [structures[k].labels.forces for k in with_f]))
+        out.update(complete_force_rmse(structures, prediction.forces))
     with_s = [k for k, s in enumerate(structures) if s.labels.stress is not None]
     if with_s and prediction.stress is not None:
         out.update(stress_metrics(prediction.stress[with_s],
@@ -84,4 +145,4 @@ def evaluate_surrogate(surrogate: Any, structures: Sequence[Any], *, batch_size:
     merged = Prediction(energy=np.concatenate([p.energy for p in parts]),
                         forces=tuple(f for p in parts for f in p.forces),
                         energy_std=np.concatenate([p.energy_std for p in parts]), stress=stress)
-    return error_metrics(structures, merged)
+    return error_metrics(structures, merged, mean_offsets(surrogate))

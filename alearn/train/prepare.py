@@ -1,5 +1,11 @@
 """From labelled structures to training tensors: topologies, cached descriptors, normalisation
-statistics and per-element reference energies."""
+statistics, per-element reference energies and per-fragment-type energy offsets.
+
+Rows whose provenance ``subset`` starts with ``frag:`` (fragments cut from a large system,
+:mod:`alearn.select.fragments`) belong to a fragment type with its own constant energy offset;
+``Prepared.offset_type`` is the index of that type (−1: no offset).  With ``complete_only`` the
+force mask of a row is restricted to the atoms whose per-atom array ``alearn_complete`` is true.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,8 @@ import torch
 from alearn.data.records import LabelledStructure
 from alearn.descriptors.chebyshev import ChebyshevSpec, Topology, collate, features, topology
 from alearn.errors import UserError
+
+from alearn.train.metrics import COMPLETE, fragment_type
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,7 @@ class Prepared:
     forces: torch.Tensor | None       # (N, 3)
     force_mask: torch.Tensor | None   # (N, 3) bool, components in the force term
     stress: torch.Tensor | None       # (3, 3) eV/Å³
+    offset_type: int = -1             # index of the fragment type, −1: no energy offset
 
     @property
     def n_atoms(self) -> int:
@@ -34,11 +43,13 @@ class Prepared:
 
 def prepare(structures: Sequence[LabelledStructure], spec: ChebyshevSpec, *, dtype: torch.dtype,
             device: str, force_fraction: float, rng: np.random.Generator,
-            structure_fraction: float = 1.0, chunk: int = 64) -> list[Prepared]:
+            structure_fraction: float = 1.0, chunk: int = 64,
+            types: Mapping[str, int] | None = None, complete_only: bool = False) -> list[Prepared]:
     """Topologies and descriptors of every structure (descriptors computed in chunks).
 
     ``structure_fraction`` keeps the force labels of that fraction of the structures with
-    forces (at least one); ``force_fraction`` the fraction of components within them."""
+    forces (at least one); ``force_fraction`` the fraction of components within them.
+    ``types`` maps fragment type keys to offset indices (see module docstring)."""
     topos = [topology(s.atoms, spec) for s in structures]
     feats: list[torch.Tensor] = []
     for start, stop in chunks([len(t.trip_a) + len(t.i) for t in topos], chunk):
@@ -48,7 +59,10 @@ def prepare(structures: Sequence[LabelledStructure], spec: ChebyshevSpec, *, dty
         with torch.no_grad():
             g = features(spec, graph, pos)
         feats.extend(torch.split(g, [len(a) for a in atoms]))
-    out = [_one(s, t, g, dtype, device, force_fraction, rng) for s, t, g in zip(structures, topos, feats)]
+    out = [_one(s, t, g, dtype, device, force_fraction, rng, complete_only)
+           for s, t, g in zip(structures, topos, feats)]
+    types = types or {}
+    out = [replace(p, offset_type=types.get(fragment_type(p.structure) or "", -1)) for p in out]
     with_forces = [k for k, p in enumerate(out) if p.forces is not None]
     if structure_fraction < 1.0 and with_forces:
         n_keep = max(1, int(round(structure_fraction * len(with_forces))))
@@ -72,8 +86,14 @@ def chunks(sizes: Sequence[int], max_items: int, max_size: int = 400_000) -> lis
     return out
 
 
+def fragment_types(structures: Sequence[LabelledStructure]) -> dict[str, int]:
+    """Fragment type key → offset index, in sorted key order."""
+    keys = sorted({k for k in map(fragment_type, structures) if k is not None})
+    return {k: i for i, k in enumerate(keys)}
+
+
 def _one(s: LabelledStructure, topo: Topology, g: torch.Tensor, dtype: torch.dtype, device: str,
-         force_fraction: float, rng: np.random.Generator) -> Prepared:
+         force_fraction: float, rng: np.random.Generator, complete_only: bool) -> Prepared:
     tensor = lambda x: torch.tensor(np.array(x, float), dtype=dtype, device=device)  # noqa: E731
     forces = mask = stress = None
     if s.labels.forces is not None:
@@ -81,6 +101,8 @@ def _one(s: LabelledStructure, topo: Topology, g: torch.Tensor, dtype: torch.dty
         chosen = rng.random(forces.shape) < force_fraction
         if not chosen.any():
             chosen.flat[rng.integers(chosen.size)] = True
+        if complete_only and COMPLETE in s.atoms.arrays:
+            chosen &= np.asarray(s.atoms.arrays[COMPLETE], bool)[:, None]
         mask = torch.as_tensor(chosen, device=device)
     if s.labels.stress is not None and np.all(s.atoms.pbc):
         v = np.asarray(s.labels.stress, float)
@@ -115,18 +137,25 @@ def composition(prepared: Sequence[Prepared], n_species: int) -> np.ndarray:
 
 
 def reference_energies(prepared: Sequence[Prepared], elements: Sequence[str],
-                       given: Mapping[str, float]) -> tuple[np.ndarray, float]:
-    """Per-element reference energies (given, or least squares over compositions) and the std
-    of the remaining per-atom energies (the networks' output scale, at least 10 meV)."""
+                       given: Mapping[str, float], n_types: int = 0) -> tuple[np.ndarray, float]:
+    """Per-element reference energies (given, or least squares over compositions, fitted
+    together with one constant per fragment type) and the std of the remaining per-atom
+    energies (the networks' output scale, at least 10 meV)."""
     counts = composition(prepared, len(elements))
     energies = np.array([p.energy for p in prepared])
+    onehot = np.zeros((len(prepared), n_types))
+    for row, p in enumerate(prepared):
+        if p.offset_type >= 0:
+            onehot[row, p.offset_type] = 1.0
     if given:
         missing = [e for e in elements if e not in given]
         if missing:
             raise UserError(f"[model].reference_energies lacks {missing}; give every element "
                             f"{list(elements)} or leave the table empty for a linear fit")
         ref = np.array([given[e] for e in elements], dtype=float)
+        offsets = np.linalg.lstsq(onehot, energies - counts @ ref, rcond=None)[0] if n_types else np.zeros(0)
     else:
-        ref = np.linalg.lstsq(counts, energies, rcond=None)[0]
-    residual = (energies - counts @ ref) / counts.sum(axis=1)
+        fit = np.linalg.lstsq(np.hstack([counts, onehot]), energies, rcond=None)[0]
+        ref, offsets = fit[:len(elements)], fit[len(elements):]
+    residual = (energies - counts @ ref - onehot @ offsets) / counts.sum(axis=1)
     return ref, float(max(residual.std(), 0.01))

@@ -2,8 +2,9 @@
 
 Energy-only, direct force training (weight α, a fraction of force components), optional stress
 term, the seed-001 force-weight schedule, Adam/AdamW/L-BFGS, mini-batches, early stopping that
-keeps every member's best-validation weights, bootstrap, warm start, and the ``auto``
-architecture policy (``alearn.train.policy``).
+keeps every member's best-validation weights, bootstrap, warm start, the ``auto``
+architecture policy (``alearn.train.policy``), and per-fragment-type energy offsets
+(``alearn.train.offsets``; saved as ``Committee.energy_offsets``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from alearn.train import prepare as prep
 from alearn.train.data import as_labelled, elements_of, split
 from alearn.train.losses import batch_terms, member_losses
 from alearn.train.metrics import evaluate_surrogate
+from alearn.train.offsets import Offsets, unseen_type_fallback
 from alearn.train.policy import auto_hidden
 
 Progress = Callable[[int, dict[str, float]], None]
@@ -76,7 +78,7 @@ def build_model(train: Sequence[LabelledStructure], valid: Sequence[LabelledStru
 
 
 def _initialise(model: Committee, data: list[prep.Prepared], model_cfg: CommitteeConfig,
-                warm: bool) -> None:
+                warm: bool, n_types: int) -> None:
     """Normalisation statistics and reference energies from the training data."""
     stats = prep.normalisation(data, len(model.spec.elements))
     with torch.no_grad():
@@ -86,13 +88,14 @@ def _initialise(model: Committee, data: list[prep.Prepared], model_cfg: Committe
             return
         for name, value in stats.items():
             getattr(model, name).copy_(value)
-        ref, scale = prep.reference_energies(data, model.spec.elements, model_cfg.reference_energies)
+        ref, scale = prep.reference_energies(data, model.spec.elements, model_cfg.reference_energies,
+                                             n_types)
         model.reference_energy.copy_(torch.as_tensor(ref))
         model.energy_scale.fill_(scale)
 
 
-def _optimiser(model: Committee, cfg: TrainConfig) -> torch.optim.Optimizer:
-    params = list(model.networks.parameters())
+def _optimiser(model: Committee, cfg: TrainConfig, extra: Sequence[torch.Tensor]) -> torch.optim.Optimizer:
+    params = list(model.networks.parameters()) + list(extra)
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.learning_rate)
     if cfg.optimizer == "adamw":
@@ -114,15 +117,17 @@ class _Fit:
     """State of one training run (kept small: the loop lives in :meth:`run`)."""
 
     def __init__(self, model: Committee, train: list[prep.Prepared], valid: list[prep.Prepared],
-                 cfg: TrainConfig, rng: np.random.Generator, progress: Progress | None) -> None:
+                 cfg: TrainConfig, rng: np.random.Generator, progress: Progress | None,
+                 offsets: Offsets) -> None:
         self.model, self.train, self.valid, self.cfg = model, train, valid, cfg
-        self.rng, self.progress = rng, progress
+        self.rng, self.progress, self.offsets = rng, progress, offsets
         self.weights = _bootstrap(len(train), model.members, cfg.bootstrap, rng, str(model.device))
-        self.optimiser = _optimiser(model, cfg)
+        self.optimiser = _optimiser(model, cfg, [offsets.theta] if offsets.count else [])
         k = model.members
         self.best = np.full(k, np.inf)
         self.best_epoch = np.zeros(k, dtype=int)
         self.best_state = {n: p.detach().clone() for n, p in model.networks.params.items()}
+        self.best_theta = offsets.theta.detach().clone()
         self.history: list[dict[str, float]] = []
 
     def force_weight(self, epoch: int) -> float:
@@ -135,7 +140,7 @@ class _Fit:
         cfg = self.cfg
         batch = [self.train[i] for i in batch_idx]
         terms = batch_terms(self.model, batch, forces=force_weight > 0, stress=cfg.stress_weight > 0,
-                            create_graph=create_graph)
+                            create_graph=create_graph, offsets=self.offsets.for_batch(batch))
         w = self.weights[:, torch.as_tensor(batch_idx, device=self.weights.device)].to(terms.energy.dtype)
         return member_losses(terms, w, 1.0 - cfg.force_weight, force_weight, cfg.stress_weight)
 
@@ -167,10 +172,12 @@ class _Fit:
         data = self.valid if self.valid else self.train
         cfg = self.cfg
         scores = torch.zeros(self.model.members, dtype=torch.float64, device=self.model.device)
-        for start in range(0, len(data), 64):
-            batch = data[start:start + 64]
-            terms = batch_terms(self.model, batch, forces=cfg.force_weight > 0,
-                                stress=cfg.stress_weight > 0, create_graph=False)
+        batches = [data[start:start + 64] for start in range(0, len(data), 64)]
+        with torch.no_grad():  # evaluate_fast enables the gradients it needs for forces itself
+            all_terms = [batch_terms(self.model, b, forces=cfg.force_weight > 0,
+                                     stress=cfg.stress_weight > 0, create_graph=False,
+                                     offsets=self.offsets.for_batch(b)) for b in batches]
+        for batch, terms in zip(batches, unseen_type_fallback(all_terms, batches, self.offsets.count)):
             ones = torch.ones(self.model.members, len(batch), dtype=terms.energy.dtype,
                               device=self.model.device)
             losses = member_losses(terms, ones, 1.0 - cfg.force_weight, cfg.force_weight,
@@ -185,6 +192,7 @@ class _Fit:
         idx = torch.as_tensor(np.flatnonzero(better), device=self.model.device)
         for name, p in self.model.networks.params.items():
             self.best_state[name][idx] = p.detach()[idx]
+        self.best_theta[idx] = self.offsets.theta.detach()[idx]
         self.best[better] = scores[better]
         self.best_epoch[better] = epoch
 
@@ -205,6 +213,7 @@ class _Fit:
         with torch.no_grad():
             for name, p in self.model.networks.params.items():
                 p.copy_(self.best_state[name])
+            self.offsets.theta.copy_(self.best_theta)
         return epoch + 1
 
 
@@ -225,12 +234,17 @@ def train_committee(train_set: Sequence[LabelledStructure | Any], valid_set: Seq
         train, valid = split(train, train_cfg.validation_fraction, rng)
     device = _device(train_cfg)
     model = build_model(train, valid, descriptor_cfg, model_cfg, seed, warm_start).to(device)
-    opts = dict(dtype=model.dtype, device=device, force_fraction=train_cfg.force_fraction, rng=rng)
+    types = prep.fragment_types(train)
+    unseen = [k for k in prep.fragment_types(valid) if k not in types]
+    opts = dict(dtype=model.dtype, device=device, force_fraction=train_cfg.force_fraction, rng=rng,
+                types=types | {k: len(types) + i for i, k in enumerate(unseen)},
+                complete_only=train_cfg.fragment_forces == "complete")
     train_p = prep.prepare(train, model.spec, structure_fraction=train_cfg.force_structure_fraction, **opts)
     valid_p = prep.prepare(valid, model.spec, **opts) if valid else []
-    _initialise(model, train_p, model_cfg, warm_start is not None)
-    fit = _Fit(model, train_p, valid_p, train_cfg, rng, progress)
+    _initialise(model, train_p, model_cfg, warm_start is not None, len(types))
+    fit = _Fit(model, train_p, valid_p, train_cfg, rng, progress, Offsets(model, train_p, types))
     epochs = fit.run()
+    model.energy_offsets = fit.offsets.as_dict()
     model = model.to("cpu")
     elapsed = time.perf_counter() - started
     metrics = {"train": evaluate_surrogate(model, train)}
