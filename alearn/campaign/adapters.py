@@ -1,19 +1,19 @@
 """The real stage implementations: explore, select, label, augment, train, predict.
 
 :class:`DefaultParts` binds the packages of alearn to the loop's :class:`~alearn.campaign.parts.Parts`
-seam.  Reference calculations go through the dispatcher (job directories under the campaign's
-``jobs/``; the engine of ``[dispatch]`` is started on first use and stopped by ``close``).
-Exploration runs its walkers in this process, one after another, so the walkers' random
-streams (and so the whole campaign) are reproducible from the seed.
+seam.  Reference calculations go through the dispatcher (job directories under
+``[dispatch] jobs_dir``, by default the campaign's ``jobs/``); the engine of ``[dispatch]`` is
+started on first use and stopped by ``close``.  The walkers of an exploration run through the
+same engine, in parallel; each has its own seed derived from (campaign seed, iteration, walker
+index), so the frames and the whole campaign are reproducible whatever the number of workers.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from ase import Atoms
@@ -26,20 +26,6 @@ from alearn.errors import UserError
 from alearn.models.prediction import Prediction
 
 SUBSET_KEY = "alearn_subset"
-
-
-class SerialExecutor:
-    """``submit(fn, *args) -> Future`` that runs immediately (deterministic walkers)."""
-
-    def __init__(self, on_done: Callable[[], None] | None = None) -> None:
-        self.on_done = on_done
-
-    def submit(self, fn: Callable[..., Any], *args: Any, **_: Any) -> concurrent.futures.Future:
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        future.set_result(fn(*args))
-        if self.on_done is not None:
-            self.on_done()
-        return future
 
 
 class DefaultParts:
@@ -72,14 +58,25 @@ class DefaultParts:
         starts = initial_geometries(self.config.campaign.structures)
         if cfg.source == "rattle":
             return self.label(ctx, rattled(starts, cfg.copies, cfg.rattle_std_A, ctx.rng("initial")))
-        rng = ctx.rng("initial")
-        ids: list[int] = []
-        for start in starts:
-            ids.extend(reference_md(start, cfg, lambda s: self._label_one(ctx, s), rng))
-        return {"row_ids": sorted(set(ids)), "labelled": len(set(ids)), "failed": 0}
+        return self._reference_md(ctx, starts)
 
-    def _label_one(self, ctx: Context, structures: Sequence[Atoms]) -> list[tuple[float, np.ndarray, int | None]]:
-        report = self._dispatch(ctx, structures, None)
+    def _reference_md(self, ctx: Context, starts: Sequence[Atoms]) -> dict[str, Any]:
+        """``[initial] source = "md"``: every MD step is a (durable) reference calculation; the
+        store keeps them all, the training set every ``md_interval``-th."""
+        cfg, rng = self.config.initial, ctx.rng("initial")
+        ids: list[int] = []
+        calculations = 0
+        with ctx.progress(len(starts) * (cfg.md_steps + 1), "iteration 0: reference MD") as bar:
+            for start in starts:
+                run = reference_md(start, cfg, lambda s: self._label_one(ctx, s, bar), rng)
+                ids.extend(run.kept)
+                calculations += run.calculations
+        return {"row_ids": sorted(set(ids)), "labelled": len(set(ids)), "failed": 0,
+                "reference_calculations": calculations}
+
+    def _label_one(self, ctx: Context, structures: Sequence[Atoms],
+                   bar: Any) -> list[tuple[float, np.ndarray, int | None]]:
+        report = self._dispatch(ctx, structures, None, bar)
         outcome = report.outcomes[0]
         if outcome.row_id is None:
             raise UserError(f"reference MD of iteration 0 stopped: the calculation {outcome.job_hash} "
@@ -107,8 +104,8 @@ class DefaultParts:
         plan = walker_plan(self.config.explore, self.config.select, ctx.iteration)
         starts = self._starts(ctx)
         with ctx.progress(plan.walkers, f"iteration {ctx.iteration}: exploring") as bar:
-            result = run_walkers(starts, plan, str(model), SerialExecutor(bar.advance),
-                                 ctx.rng("explore"), workdir)
+            result = run_walkers(starts, plan, str(model), self.engine(), ctx.stage_seed("explore"),
+                                 workdir, on_done=lambda outcome: bar.advance())
         counts = result.counts
         return {"walkers": len(result.walkers), "frames": counts.total, "accurate": counts.accurate,
                 "candidate": counts.candidate, "failed": counts.failed,
@@ -132,10 +129,11 @@ class DefaultParts:
             if item.subset is not None:
                 atoms.info[SUBSET_KEY] = item.subset
             chosen.append(atoms)
-        contacts = self._close_contacts(ctx, model, result)
+        contacts, contact_summary = self._close_contacts(ctx, model, result)
         c = selection.counts
         return chosen + contacts, {"accurate": c.accurate, "candidate": c.candidate, "failed": c.failed,
                                    "lo": float(selection.lo), "close_contacts": len(contacts),
+                                   **contact_summary,
                                    "candidates_decorrelated": selection.decorrelated,
                                    "calibration": _calibration_summary(selection.calibration)}
 
@@ -161,13 +159,16 @@ class DefaultParts:
         ctx.log.info(report.text())
         return report
 
-    def _close_contacts(self, ctx: Context, model: Path, result: Any) -> list[Atoms]:
-        """Compressed structures where walkers (nearly) died from close contacts (seed 001)."""
+    def _close_contacts(self, ctx: Context, model: Path, result: Any) -> tuple[list[Atoms], dict[str, Any]]:
+        """Compressed structures where walkers (nearly) died from close contacts (seed 001),
+        and what the iteration records of them: the shortest distance of every element pair in
+        the reference data and each structure's pinched pair."""
+        from alearn.explore.sanity import min_pair_distances
         from alearn.select.close_contact import correction_set
 
         cfg = self.config.select.close_contacts
         if not cfg.enabled:
-            return []
+            return [], {}
         training = [r.atoms for r in ctx.store.rows(source=Source.REFERENCE)]
 
         def relax() -> Any:
@@ -181,7 +182,13 @@ class DefaultParts:
             atoms = item.atoms.copy()
             atoms.calc = None
             out.append(atoms)
-        return out
+        if not made:
+            return out, {}
+        data_min = {_pair_name(pair): round(d, 4) for pair, d in min_pair_distances(training).items()}
+        return out, {"close_contact_data_min_A": data_min,
+                     "close_contact_structures": [{"pair": m.pair, "distance_A": round(m.distance_A, 4),
+                                                   "target_A": round(m.target_A, 4),
+                                                   "compression": round(m.compression, 4)} for m in made]}
 
     # labelling -----------------------------------------------------------------------------
     def label(self, ctx: Context, structures: Sequence[Atoms]) -> dict[str, Any]:
@@ -198,11 +205,16 @@ class DefaultParts:
                             for o in report.failures)
         return {"row_ids": ids, "labelled": len(ids), "failed": len(failures), "failures": failures}
 
-    def _dispatch(self, ctx: Context, structures: Sequence[Atoms], subset: str | None) -> Any:
+    def _dispatch(self, ctx: Context, structures: Sequence[Atoms], subset: str | None,
+                  bar: Any = None) -> Any:
+        """Label ``structures`` through the dispatcher (``bar``: a progress bar to advance;
+        default: a bar of its own)."""
         from alearn.label.dispatcher import label_structures
 
         dispatch = self.config.dispatch
-        with ctx.progress(len(structures), f"iteration {ctx.iteration}: labelling") as bar:
+        with contextlib.ExitStack() as stack:
+            if bar is None:
+                bar = stack.enter_context(ctx.progress(len(structures), f"iteration {ctx.iteration}: labelling"))
             return label_structures(
                 structures, self.calculator, self.config.reference.profile, ctx.store,
                 engine=self.engine(), jobs_dir=self.layout.jobs, iteration=ctx.iteration,
@@ -247,6 +259,12 @@ class DefaultParts:
         from alearn.models import load
 
         return load(model).predict(list(structures))
+
+
+def _pair_name(pair: tuple[int, int]) -> str:
+    from ase.data import chemical_symbols
+
+    return f"{chemical_symbols[pair[0]]}-{chemical_symbols[pair[1]]}"
 
 
 def _stops(walkers: Sequence[Any]) -> dict[str, int]:

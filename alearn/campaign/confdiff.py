@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from alearn.config.schema import to_dict
@@ -17,9 +18,10 @@ class Change:
     old: Any
     new: Any
     safe: bool
+    note: str = ""
 
     def line(self) -> str:
-        note = "safe to change" if self.safe else "not safe to change mid-campaign"
+        note = self.note or ("safe to change" if self.safe else "not safe to change mid-campaign")
         return f"  {self.key}: {_show(self.old)} -> {_show(self.new)}   ({note})"
 
 
@@ -66,6 +68,33 @@ def diff(old: dict[str, Any], new: Any) -> list[Change]:
         if before != after:
             changes.append(Change(key, before, after, is_safe(new, key)))
     return changes
+
+
+JOBS_DIR_KEY = "dispatch.jobs_dir"
+
+
+def _jobs_folder(value: Any, root: Path) -> Path:
+    return root / "jobs" if value is _MISSING else Path(value)
+
+
+def _job_names(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
+
+
+def judge_jobs_dir(change: Change, root: Path) -> Change:
+    """A change of ``[dispatch] jobs_dir`` is safe only when the new folder already holds every
+    job directory of the old one (the user moved them): otherwise finished calculations would
+    not be found and would run again."""
+    if change.key != JOBS_DIR_KEY:
+        return change
+    old, new = _jobs_folder(change.old, root), _jobs_folder(change.new, root)
+    missing = _job_names(old) - _job_names(new)
+    if not missing:
+        return dataclasses.replace(change, safe=True,
+                                   note=f"safe: {new} holds every job directory of {old}")
+    return dataclasses.replace(change, safe=False, note=(
+        f"not safe: {len(missing)} job directories of {old} are not in {new}; move them there "
+        "first, or finished calculations would run again"))
 
 
 def describe(changes: list[Change]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -62,8 +63,17 @@ class ReferenceMdCalculator(Calculator):
         self.results = {"energy": energy, "forces": forces}
 
 
-def reference_md(start: Atoms, cfg: Any, label: LabelFn, rng: np.random.Generator) -> list[int]:
-    """Row ids of every ``md_interval``-th frame of a short Langevin MD with the reference."""
+@dataclass(frozen=True)
+class ReferenceMd:
+    """A reference MD run: the row ids kept (every ``md_interval``-th step, the start
+    included) and how many reference calculations it took (one per step)."""
+
+    kept: tuple[int, ...]
+    calculations: int
+
+
+def reference_md(start: Atoms, cfg: Any, label: LabelFn, rng: np.random.Generator) -> ReferenceMd:
+    """Every ``md_interval``-th frame of a short Langevin MD with the reference."""
     from ase import units
     from ase.md.langevin import Langevin
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
@@ -82,4 +92,4 @@ def reference_md(start: Atoms, cfg: Any, label: LabelFn, rng: np.random.Generato
 
     dyn.attach(keep, interval=cfg.md_interval)
     dyn.run(cfg.md_steps)
-    return kept
+    return ReferenceMd(tuple(kept), len(calc.row_ids))

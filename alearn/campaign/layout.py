@@ -21,11 +21,13 @@ class CampaignDir:
 
     ``campaign.toml`` is the file as the user gave it, ``resolved.toml`` every default filled
     in, ``store.db`` the labelled structures, ``jobs/`` one directory per reference
-    calculation, ``iterations/NNNN/`` the immutable snapshots (built in
-    ``iterations/.staging-NNNN/``), ``logs/`` the run logs.
+    calculation (or ``jobs_dir``, ``[dispatch] jobs_dir`` when set, e.g. on scratch),
+    ``iterations/NNNN/`` the immutable snapshots (built in ``iterations/.staging-NNNN/``),
+    ``logs/`` the run logs.
     """
 
     root: Path
+    jobs_dir: Path | None = None
 
     @property
     def toml(self) -> Path:
@@ -37,7 +39,7 @@ class CampaignDir:
 
     @property
     def jobs(self) -> Path:
-        return self.root / "jobs"
+        return self.jobs_dir if self.jobs_dir is not None else self.root / "jobs"
 
     @property
     def iterations(self) -> Path:

@@ -160,6 +160,7 @@ def iteration_counts(progress: Progress, previous: dict[str, Any] | None) -> dic
     labelled = get("initial", "labelled") + get("label", "labelled") + int(gated.get("labelled", 0))
     failed = get("initial", "failed") + get("label", "failed") + int(gated.get("failed", 0))
     before = int(previous["counts"]["reference_total"]) if previous else 0
+    unkept = max(0, get("initial", "reference_calculations") - get("initial", "labelled"))  # reference MD steps
     classes = "select" if "accurate" in stages.get("select", {}).get("summary", {}) else "explore"
     return {"walkers": get("explore", "walkers"), "frames": get("explore", "frames"),
             **{k: get(classes, k) for k in ("accurate", "candidate", "failed")},
@@ -167,7 +168,8 @@ def iteration_counts(progress: Progress, previous: dict[str, Any] | None) -> dic
             "labelled": labelled, "label_failed": failed, "augmented": get("augment", "augmented"),
             "gated": int(gated.get("labelled", 0)) + int(gated.get("failed", 0)),
             "train_rows": get("train", "train_rows"), "test_rows": get("train", "test_rows"),
-            "reference_total": before + labelled + failed}
+            "close_contacts": get("select", "close_contacts"),
+            "reference_total": before + labelled + failed + unkept}
 
 
 def counts_line(counts: dict[str, int]) -> str:

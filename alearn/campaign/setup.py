@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from alearn.campaign.confdiff import describe, diff
+from alearn.campaign.confdiff import describe, diff, judge_jobs_dir
 from alearn.files import write_text_atomic
 from alearn.campaign.layout import CampaignDir
 from alearn.config.campaign import load_campaign, read_toml
@@ -32,11 +32,12 @@ def open_campaign(source: Path, directory: Path | None, allow_changes: bool) -> 
     """(layout, configuration, resumed) for a TOML file or an existing campaign directory."""
     source = Path(source).resolve()
     if source.is_dir():
-        layout = CampaignDir(source)
-        layout.require()
-        return layout, load_campaign(layout.resolved), True
+        CampaignDir(source).require()
+        config = load_campaign(CampaignDir(source).resolved)
+        return CampaignDir(source, config.dispatch.jobs_dir), config, True
     config = load_campaign(source)
-    layout = CampaignDir(Path(directory) if directory is not None else default_directory(config))
+    root = Path(directory) if directory is not None else default_directory(config)
+    layout = CampaignDir(root, config.dispatch.jobs_dir)
     if layout.is_campaign():
         _check_changes(layout, source, config, allow_changes)
         return layout, config, True
@@ -50,7 +51,7 @@ def open_campaign(source: Path, directory: Path | None, allow_changes: bool) -> 
 
 
 def _check_changes(layout: CampaignDir, source: Path, config: Any, allow_changes: bool) -> None:
-    changes = diff(read_toml(layout.resolved), config)
+    changes = [judge_jobs_dir(c, layout.root) for c in diff(read_toml(layout.resolved), config)]
     if not changes:
         return
     unsafe = [c for c in changes if not c.safe]

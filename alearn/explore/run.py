@@ -9,21 +9,26 @@ The loop calls::
 executor, the Dask engine of :mod:`alearn.label`).  ``out_dir`` receives one
 ``walker_NNN.npz`` per walker and ``index.json`` (written last, atomically) describing them;
 :meth:`ExplorationResult.load` reads a finished exploration back (resume).
+
+Walker ``k`` draws its random numbers from its own seed, derived from the run's base seed and
+``k`` alone (:func:`walker_seeds`), so its frames do not depend on how many workers there are,
+in which order walkers finish, or how many other walkers run.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import inspect
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 from ase import Atoms
 
 from alearn.config.schema import to_dict
+from alearn.files import write_text_atomic
 from alearn.explore.frames import Frame, WalkerFrames
 from alearn.explore.monitor import Counts, FrameStatus, MonitorSpec
 from alearn.explore.walker import CalculatorSpec, Event, WalkerOutcome, WalkerTask, run_walker
@@ -89,9 +94,7 @@ class ExplorationResult:
     def save_index(self) -> None:
         data = {"iteration": self.iteration, "lo": self.lo, "hi": self.hi,
                 "walkers": [_outcome_to_dict(w) for w in self.walkers]}
-        tmp = self.out_dir / (INDEX + ".tmp")
-        tmp.write_text(json.dumps(data, indent=1))
-        os.replace(tmp, self.out_dir / INDEX)
+        write_text_atomic(self.out_dir / INDEX, json.dumps(data, indent=1))
 
     @classmethod
     def load(cls, out_dir: str | Path) -> "ExplorationResult":
@@ -126,24 +129,74 @@ def _submit(engine: Any, task: WalkerTask, key: str) -> Any:
     return engine.submit(run_walker, task)
 
 
+def walker_seeds(seed: int | np.random.Generator, walkers: int) -> list[int]:
+    """The seed of each walker: child ``k`` of ``SeedSequence(seed)`` (a Generator contributes
+    one draw as the base seed), independent of the number of walkers and of the engine."""
+    base = int(seed.integers(0, 2**63 - 1)) if isinstance(seed, np.random.Generator) else int(seed)
+    children = np.random.SeedSequence(base).spawn(walkers)
+    return [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children]
+
+
+def _clear(out_dir: Path) -> None:
+    """Remove a previous (interrupted) run's index and walker files: index first, so a folder
+    never holds an index that describes files of another run."""
+    (out_dir / INDEX).unlink(missing_ok=True)
+    for path in out_dir.glob("walker_*.npz"):
+        path.unlink()
+
+
+def _done(engine: Any, futures: Sequence[Any]) -> list[Any]:
+    """The finished futures among ``futures``, waiting a little for at least one."""
+    wait = getattr(engine, "wait", None)
+    if wait is not None:
+        return list(wait(futures, 1.0))
+    done, _ = concurrent.futures.wait(futures, timeout=1.0,
+                                      return_when=concurrent.futures.FIRST_COMPLETED)
+    return list(done)
+
+
+def _harvest(pending: dict[int, Any], outcomes: dict[int, WalkerOutcome], finished: set[int],
+             on_done: Callable[[WalkerOutcome], None] | None) -> None:
+    """Move the futures whose ``id`` is in ``finished`` from ``pending`` to ``outcomes``."""
+    for k in [k for k, f in pending.items() if id(f) in finished]:
+        outcomes[k] = pending.pop(k).result()
+        if on_done is not None:
+            on_done(outcomes[k])
+
+
 def run_walkers(starts: Sequence[Atoms], plan: WalkerPlan, calculator: CalculatorSpec,
-                engine: Any, rng: np.random.Generator, out_dir: str | Path) -> ExplorationResult:
-    """Run ``plan.walkers`` walkers (starts used round-robin) through ``engine``; wait for all."""
+                engine: Any, seed: int | np.random.Generator, out_dir: str | Path,
+                on_done: Callable[[WalkerOutcome], None] | None = None) -> ExplorationResult:
+    """Run ``plan.walkers`` walkers (starts used round-robin) through ``engine``; wait for all.
+
+    ``seed``: the base seed of :func:`walker_seeds`; ``on_done(outcome)`` is called in this
+    process as each walker finishes (progress bars).  A model directory given as
+    ``calculator`` is made absolute, so workers with another working directory find it.
+    """
     if not starts:
         from alearn.errors import UserError
 
         raise UserError("exploration needs at least one start structure ([campaign] structures)")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    seeds = rng.integers(0, 2**63 - 1, size=plan.walkers)
-    futures = []
+    _clear(out_dir)
+    if isinstance(calculator, (str, Path)):
+        calculator = str(Path(calculator).resolve())
+    seeds = walker_seeds(seed, plan.walkers)
+    pending: dict[int, Any] = {}
+    outcomes: dict[int, WalkerOutcome] = {}
     for k in range(plan.walkers):
         task = WalkerTask(k, k % len(starts), starts[k % len(starts)].copy(), plan.stage,
-                          plan.timestep_fs, plan.monitor, calculator, int(seeds[k]),
-                          out_dir / f"walker_{k:03d}.npz")
-        futures.append(_submit(engine, task, f"explore-{plan.iteration}-walker{k}-{seeds[k]}"))
-    outcomes = tuple(future.result() for future in futures)
-    result = ExplorationResult(plan.iteration, out_dir, outcomes, plan.monitor.lo, plan.monitor.hi)
+                          plan.timestep_fs, plan.monitor, calculator, seeds[k],
+                          out_dir.resolve() / f"walker_{k:03d}.npz")
+        future = _submit(engine, task, f"explore-{plan.iteration}-walker{k}-{seeds[k]}")
+        pending[k] = future
+        if future.done():            # in-process engines finish at submission
+            _harvest(pending, outcomes, {id(future)}, on_done)
+    while pending:
+        _harvest(pending, outcomes, {id(f) for f in _done(engine, list(pending.values()))}, on_done)
+    result = ExplorationResult(plan.iteration, out_dir, tuple(outcomes[k] for k in range(plan.walkers)),
+                               plan.monitor.lo, plan.monitor.hi)
     result.save_index()
     return result
 
@@ -163,4 +216,4 @@ def describe(result: ExplorationResult) -> str:
 
 
 __all__ = ["ExplorationResult", "WalkerPlan", "describe", "run_walkers", "stage_for_iteration",
-           "walker_plan"]
+           "walker_plan", "walker_seeds"]

@@ -151,6 +151,7 @@ def test_timed_random_kills_of_alearn_run_then_resume(finished: Path, tmp_path: 
 def test_calibrated_lower_level_comes_from_held_out_errors(tmp_path: Path) -> None:
     toml = _example(tmp_path, "h2-gpr", {
         "max_iterations = 4": "max_iterations = 3",
+        "force_rmse_eV_A = 0.01": "force_rmse_eV_A = 1e-6",   # run all three iterations
         "min_frame_gap = 0": 'min_frame_gap = 0\nadaptive = "calibrated"\ntarget_error = 0.01'})
     assert main(["run", str(toml), "--dir", str(tmp_path / "run"), "--quiet"]) == 0
     manifests = verify_all(CampaignDir(tmp_path / "run"))

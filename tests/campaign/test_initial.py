@@ -29,7 +29,7 @@ def test_reference_md_labels_every_step_and_keeps_every_interval() -> None:
         return [(atoms.get_potential_energy(), atoms.get_forces(), len(calls))]
 
     cfg = InitialConfig(source="md", md_steps=20, md_interval=5, md_temperature_K=300.0)
-    kept = reference_md(bulk("Cu", "fcc", a=3.6, cubic=True), cfg, label, np.random.default_rng(0))
-    assert len(kept) == 5                 # steps 0, 5, 10, 15, 20
-    assert len(calls) == 21               # one reference calculation per MD step
-    assert kept == sorted(set(kept))
+    run = reference_md(bulk("Cu", "fcc", a=3.6, cubic=True), cfg, label, np.random.default_rng(0))
+    assert len(run.kept) == 5             # steps 0, 5, 10, 15, 20
+    assert len(calls) == run.calculations == 21   # one reference calculation per MD step
+    assert list(run.kept) == sorted(set(run.kept))
