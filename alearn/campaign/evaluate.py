@@ -1,8 +1,17 @@
-"""Test-set errors of a surrogate: energy, force, stress, force direction, uncertainty calibration."""
+"""Test-set errors of a surrogate: energy, force, stress, force direction, uncertainty calibration.
+
+Fragment rows (subset ``frag:…``) are compared after adding their type's energy offset: the
+model's learned one (:func:`model_offsets`), or for types never trained the mean residual of
+that type in the evaluated rows (``energy_offset_fallback_rows`` counts them).
+``force_rmse_complete_eV_A`` is the force error over atoms with complete environments only
+(``alearn_complete``; all atoms of whole structures): the bulk-like force error.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import json
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from ase.units import GPa
@@ -10,22 +19,38 @@ from scipy.stats import spearmanr
 
 from alearn.data.records import LabelledStructure
 from alearn.models.prediction import Prediction
+from alearn.train.metrics import complete_force_rmse, with_offsets
 
 #: force vectors shorter than this (reference) are left out of the direction error
 DIRECTION_MIN_FORCE_EV_A = 0.1
 
 
-def errors(rows: Sequence[LabelledStructure], prediction: Prediction, bins: int = 5) -> dict[str, Any]:
-    """Error metrics of ``prediction`` against the labels of ``rows`` (same order)."""
+def model_offsets(model_dir: Path) -> dict[str, float]:
+    """Committee-mean learned energy offset per fragment type from a model directory's
+    manifest ({} for models without offsets, e.g. GPR or models saved before offsets)."""
+    path = Path(model_dir) / "manifest.json"
+    if not path.is_file():
+        return {}
+    saved = json.loads(path.read_text()).get("energy_offsets", {})
+    return {str(k): float(np.mean(v)) for k, v in saved.items()}
+
+
+def errors(rows: Sequence[LabelledStructure], prediction: Prediction, bins: int = 5,
+           offsets: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """Error metrics of ``prediction`` against the labels of ``rows`` (same order);
+    ``offsets``: learned energy offset per fragment type (see module docstring)."""
     if not rows:
         return {"structures": 0}
     natoms = np.array([len(r.atoms) for r in rows], dtype=float)
     e_ref = np.array([r.labels.energy for r in rows])
-    de = (np.asarray(prediction.energy) - e_ref) / natoms
+    energy, counts = with_offsets(rows, prediction.energy, offsets or {})
+    de = (energy - e_ref) / natoms
     out: dict[str, Any] = {"structures": len(rows),
                            "energy_mae_eV_atom": float(np.mean(np.abs(de))),
                            "energy_rmse_eV_atom": float(np.sqrt(np.mean(de ** 2)))}
+    out.update({k: int(v) for k, v in counts.items()})
     out.update(_force_errors(rows, prediction))
+    out.update(complete_force_rmse(rows, prediction.forces))
     out.update(_stress_errors(rows, prediction))
     out["calibration"] = calibration(rows, prediction, bins)
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from alearn.campaign.evaluate import errors
+from alearn.campaign.evaluate import errors, model_offsets
 from alearn.campaign.parts import Context, Parts
 from alearn.campaign.progress import Progress, Stage, load_structures, save_structures, stage_dir
 from alearn.campaign.testset import Split, split
@@ -87,11 +87,12 @@ def run_evaluate(ctx: Context, parts: Parts, progress: Progress, model: Path | N
     data = dataset_split(ctx, progress, previous)
     bins = ctx.config.evaluate.calibration_bins
     out: dict[str, Any] = {}
+    offsets = model_offsets(ctx.staging / "model")
     for name, ids in (("test", list(data.test)), ("train", _subset(data.train))):
         rows = list(ctx.store.rows(ids=ids)) if ids else []
         if rows:
             prediction = parts.predict(ctx.staging / "model", [r.atoms for r in rows])
-            out[name] = errors(rows, prediction, bins)
+            out[name] = errors(rows, prediction, bins, offsets)
     return out
 
 

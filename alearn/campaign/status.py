@@ -30,6 +30,7 @@ def iteration_row(manifest: dict[str, Any]) -> dict[str, Any]:
             "train_rows": counts.get("train_rows", 0), "test_rows": counts.get("test_rows", 0),
             "test_energy_mae_meV_atom": _milli(test.get("energy_mae_eV_atom")),
             "test_force_rmse_eV_A": test.get("force_rmse_eV_A"),
+            "test_force_rmse_complete_eV_A": test.get("force_rmse_complete_eV_A"),
             "test_force_angle_deg": test.get("force_angle_mean_deg"),
             "calibration_spearman": test.get("calibration", {}).get("spearman"),
             "seconds": manifest.get("timings_s", {}), "stop_reason": manifest.get("stop_reason")}
@@ -63,18 +64,20 @@ def render(data: dict[str, Any], console: Any) -> None:
 
     table = Table(title=f"campaign {data['directory']}", box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("it", "walk", "frm", "acc%", "cand%", "fail%", "lab", "aug", "fcalc",
-                 "E", "F"):
+                 "E", "F", "Fc"):
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     for row in data["iterations"]:
         table.add_row(str(row["iteration"]), str(row["walkers"]), str(row["frames"]),
                       _fmt(row["accurate_pct"], 0), _fmt(row["candidate_pct"], 0),
                       _fmt(row["failed_pct"], 0), str(row["labelled"]), str(row["augmented"]),
                       str(row["failed_calculations"]), _fmt(row["test_energy_mae_meV_atom"], 2),
-                      _fmt(row["test_force_rmse_eV_A"], 3))
+                      _fmt(row["test_force_rmse_eV_A"], 3),
+                      _fmt(row.get("test_force_rmse_complete_eV_A"), 3))
     console.print(table)
     console.print("acc/cand/fail: explored frames per trust class; lab: reference labels; aug: "
                   "augmented rows; fcalc: failed reference calculations; E: test energy MAE "
-                  "(meV/atom); F: test force RMSE (eV/Å)")
+                  "(meV/atom; fragments after their type's energy offset); F: test force RMSE (eV/Å); "
+                  "Fc: the same over atoms with complete environments (bulk-like)")
     console.print(_timings(data["iterations"]))
     if data["in_progress"]:
         running = data["in_progress"]

@@ -66,12 +66,14 @@ def build_report(directory: Path, out: Path | None = None) -> Path:
 
 def _table(rows: list[dict[str, Any]]) -> str:
     head = ("iteration", "frames", "accurate %", "labelled", "augmented", "reference total",
-            "test E MAE (meV/atom)", "test F RMSE (eV/Å)", "calibration ρ")
+            "test E MAE (meV/atom)", "test F RMSE (eV/Å)", "complete-atom F RMSE (eV/Å)",
+            "calibration ρ")
     keys = ("iteration", "frames", "accurate_pct", "labelled", "augmented", "reference_total",
-            "test_energy_mae_meV_atom", "test_force_rmse_eV_A", "calibration_spearman")
+            "test_energy_mae_meV_atom", "test_force_rmse_eV_A", "test_force_rmse_complete_eV_A",
+            "calibration_spearman")
     lines = ["<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
     for row in rows:
-        cells = "".join(f"<td>{_cell(row[k])}</td>" for k in keys)
+        cells = "".join(f"<td>{_cell(row.get(k))}</td>" for k in keys)
         lines.append(f"<tr>{cells}</tr>")
     return "\n".join(lines + ["</table>"])
 
