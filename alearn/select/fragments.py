@@ -3,7 +3,8 @@
 :func:`cut_fragment` cuts a non-periodic cluster around a centre atom of a (periodic) parent.
 Atoms are addressed as *images*: a parent index plus an integer cell shift, so periodic images
 are unwrapped (a radius beyond half the cell takes one atom several times) and membership
-tests are exact.
+tests are exact.  Images near the centre are found by tiling only the lattice translations that
+can reach it, so the cost follows the fragment, not the size of the parent.
 
 **Covalent bonds.**  A bond is a pair closer than ``bond_factor`` times the sum of the ASE
 covalent radii.  A *molecule* is a connected component of the bond graph (SciPy
@@ -125,6 +126,31 @@ def _positions(atoms: Atoms, index: np.ndarray, shift: np.ndarray) -> np.ndarray
     return atoms.positions[index] + shift @ np.asarray(atoms.cell)
 
 
+def _images_within(atoms: Atoms, point: np.ndarray,
+                   reach: float) -> tuple[np.ndarray, np.ndarray]:
+    """(parent index, cell shift) of every atom image closer than ``reach`` to ``point``.
+
+    Only the lattice translations whose cell can hold such an image are tiled, so the cost
+    scales with the atoms near ``point``, not with a neighbour list of the whole parent."""
+    pbc = atoms.pbc
+    cell = atoms.cell.complete()
+    inverse = np.linalg.inv(np.asarray(cell))
+    wrap = np.where(pbc, np.floor(atoms.positions @ inverse), 0.0).astype(np.int64)
+    wrapped = atoms.positions - wrap @ np.asarray(cell)
+    centre_frac = point @ inverse
+    extent = reach * np.linalg.norm(inverse, axis=0)      # reach in cell fractions, per axis
+    lo = np.where(pbc, np.floor(centre_frac - extent) - 1, 0).astype(np.int64)
+    hi = np.where(pbc, np.floor(centre_frac + extent) + 1, 0).astype(np.int64)
+    grid = np.stack(np.meshgrid(*[np.arange(a, b + 1) for a, b in zip(lo, hi)],
+                                indexing="ij"), axis=-1).reshape(-1, 3)
+    index_parts, shift_parts = [], []
+    for translation in grid:
+        near = np.linalg.norm(wrapped + translation @ np.asarray(cell) - point, axis=1) < reach
+        index_parts.append(np.flatnonzero(near))
+        shift_parts.append(translation - wrap[near])
+    return np.concatenate(index_parts), np.vstack(shift_parts).astype(np.int64)
+
+
 def _bond_graph(atoms: Atoms, bond_factor: float) -> _Bonds:
     """Covalent bonds, molecules (unwrapped) and infinite networks of ``atoms``."""
     n = len(atoms)
@@ -194,23 +220,19 @@ def cut_fragment(atoms: Atoms, centre: int, radius_A: float, cutoff_A: float, *,
         raise UserError(f"fragment radius {radius_A} Å is smaller than the descriptor cutoff "
                         f"{cutoff_A} Å: the centre atom's environment would be incomplete; set "
                         "[select.fragments] radius_A ≥ cutoff_A")
-    i, j, d, s = neighbor_list("ijdS", atoms, radius_A, self_interaction=False)
-    around = i == centre
-    index = np.concatenate([[centre], j[around]])
-    shift = np.vstack([np.zeros((1, 3), dtype=np.int64), s[around]]).astype(np.int64)
+    index, shift = _images_within(atoms, atoms.positions[centre], radius_A)
     bonds = _bond_graph(atoms, bond_factor) if (saturate or whole_molecules) else None
     if whole_molecules:
         _refuse_uncapped_networks(bonds, index, saturate)
-        index, shift = _centre_first(*_whole_molecules(bonds, index, shift), centre)
+        index, shift = _whole_molecules(bonds, index, shift)
+    index, shift = _centre_first(index, shift, centre)
     caps = np.zeros((0, 3))
     if saturate:
         index, shift, caps = _saturate(atoms, bonds, index, shift, cutoff_A)
     positions = np.vstack([_positions(atoms, index, shift), caps])
     fragment = Atoms(numbers=np.concatenate([atoms.numbers[index], np.full(len(caps), _H)]),
                      positions=positions, pbc=False)
-    near = d < cutoff_A
-    environment = _Pairs.of(len(atoms), i[near], j[near], s[near])
-    complete = _complete(environment, index, shift, positions, len(caps), cutoff_A)
+    complete = _complete(atoms, index, shift, positions, len(caps), cutoff_A)
     fragment.arrays[COMPLETE_ARRAY] = complete
     source = np.concatenate([index, np.full(len(caps), -1)])
     return Fragment(fragment, source, complete, len(caps), fragment_type_key(fragment))
@@ -269,12 +291,20 @@ def _orphans(atoms: Atoms, bonds: _Bonds, index: np.ndarray, cut_rows: np.ndarra
     return (atoms.numbers[index] == _H) & (n_bonds > 0) & (n_cut == n_bonds)
 
 
-def _complete(environment: _Pairs, index: np.ndarray, shift: np.ndarray,
-              positions: np.ndarray, n_caps: int, cutoff_A: float) -> np.ndarray:
+def _complete(atoms: Atoms, index: np.ndarray, shift: np.ndarray, positions: np.ndarray,
+              n_caps: int, cutoff_A: float) -> np.ndarray:
     """Rows whose parent images within the cutoff are all in the fragment and see no cap."""
-    rows, pairs = environment.of_rows(index)
-    images = _key(environment.j[pairs], shift[rows] + environment.shift[pairs])
-    missing = ~np.isin(images, _key(index, shift))
+    origin = positions[0]
+    reach = float(np.linalg.norm(positions - origin, axis=1).max()) + cutoff_A + 1.0
+    env_index, env_shift = _images_within(atoms, origin, reach)
+    env_pos = _positions(atoms, env_index, env_shift)
+    rows_pos = positions[:len(index)]
+    hits = cKDTree(env_pos).query_ball_point(rows_pos, cutoff_A)
+    rows = np.repeat(np.arange(len(index)), [len(h) for h in hits])
+    env = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])
+    inside = np.linalg.norm(env_pos[env] - rows_pos[rows], axis=1) < cutoff_A
+    rows, env = rows[inside], env[inside]
+    missing = ~np.isin(_key(env_index[env], env_shift[env]), _key(index, shift))
     complete = np.concatenate([np.bincount(rows[missing], minlength=len(index)) == 0,
                                np.zeros(n_caps, dtype=bool)])
     if n_caps:

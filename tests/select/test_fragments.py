@@ -279,3 +279,21 @@ def test_mixed_chain_and_molecules():
     assert np.array_equal(frag.complete, brute_force_complete(box, frag, 4.0))
     with pytest.raises(UserError, match="whole_molecules"):
         cut_fragment(box, 0, radius_A=5.0, cutoff_A=4.0)
+
+
+@pytest.mark.parametrize("pbc", [(True, True, True), (True, False, True), (False, False, False)])
+def test_spherical_cut_takes_exactly_the_images_within_the_radius(pbc):
+    """Triclinic cell, radius beyond the cell widths, mixed periodicity: the same images (and
+    positions) as ASE's neighbour list."""
+    atoms = bulk("Si", "diamond", a=5.43).repeat((2, 3, 2))             # primitive: triclinic
+    atoms.positions += np.random.default_rng(1).normal(0.0, 0.05, atoms.positions.shape)
+    atoms.pbc = pbc
+    centre, radius = 7, 7.5
+    frag = cut_fragment(atoms, centre, radius_A=radius, cutoff_A=4.0, whole_molecules=False)
+    i, j, vec = neighbor_list("ijD", atoms, radius)
+    expected = atoms.positions[centre] + vec[i == centre]
+    got = frag.atoms.positions[1:]
+    assert len(got) == len(expected) and frag.source[0] == centre
+    order_e, order_g = np.lexsort(expected.T), np.lexsort(got.T)
+    assert np.allclose(got[order_g], expected[order_e], atol=1e-9)
+    assert np.array_equal(frag.source[1:][order_g], j[i == centre][order_e])
