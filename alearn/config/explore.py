@@ -88,7 +88,7 @@ class FragmentConfig:
     enabled: bool = option(False, doc="label fragments instead of whole structures")
     radius_A: float = option(6.5, doc="fragment radius R_frag; at least the descriptor cutoff so the centre atom's environment is complete", unit="Å", gt=0.0)
     cutoff_A: float = option(6.5, doc="descriptor cutoff that must lie inside the fragment around its centre", unit="Å", gt=0.0)
-    whole_molecules: bool = option(True, doc="take every molecule (connected component of the covalent bond graph) with an atom within radius_A in whole, unwrapped; infinite networks (frameworks, metals, covalent solids) are cut spherically, which needs saturate = true")
+    whole_molecules: bool = option(True, doc="take every molecule (connected component of the covalent bond graph) with an atom within radius_A in whole, unwrapped; atoms of infinite networks (frameworks, metals, covalent solids) are cut spherically, their cut bonds capped only with saturate = true")
     saturate: bool = option(False, doc="cap cut covalent bonds of heavy atoms with hydrogen and drop hydrogens whose bonds are all cut (outside the centre's cutoff sphere)")
     bond_factor: float = option(1.2, doc="a pair closer than this multiple of the sum of covalent radii is a covalent bond", gt=0.0)
     min_atoms: int = option(100, doc="only structures with more atoms than this are fragmented", ge=1)

@@ -15,8 +15,8 @@ solid) is an *infinite network*.
 **The cut.**  With ``whole_molecules = true`` (default) every molecule with at least one atom
 image within ``radius_A`` of the centre is taken in whole, so molecular liquids give whole
 molecules (water: (H2O)n) and no cut bonds.  Network atoms within ``radius_A`` are cut
-spherically; that needs ``saturate = true`` (otherwise a :class:`UserError` names the options).
-With ``whole_molecules = false`` the cut is spherical everywhere.
+spherically, their cut bonds capped only with ``saturate = true`` (a metal or an ionic solid is
+cut as a plain cluster).  With ``whole_molecules = false`` the cut is spherical everywhere.
 
 **Saturation** (``saturate = true``).  Each cut bond X–Y of a heavy atom X (X inside, Y outside)
 is capped with a hydrogen on the X→Y line at r_cov(X) + r_cov(H).  A hydrogen all of whose bonds
@@ -223,7 +223,6 @@ def cut_fragment(atoms: Atoms, centre: int, radius_A: float, cutoff_A: float, *,
     index, shift = _images_within(atoms, atoms.positions[centre], radius_A)
     bonds = _bond_graph(atoms, bond_factor) if (saturate or whole_molecules) else None
     if whole_molecules:
-        _refuse_uncapped_networks(bonds, index, saturate)
         index, shift = _whole_molecules(bonds, index, shift)
     index, shift = _centre_first(index, shift, centre)
     caps = np.zeros((0, 3))
@@ -236,16 +235,6 @@ def cut_fragment(atoms: Atoms, centre: int, radius_A: float, cutoff_A: float, *,
     fragment.arrays[COMPLETE_ARRAY] = complete
     source = np.concatenate([index, np.full(len(caps), -1)])
     return Fragment(fragment, source, complete, len(caps), fragment_type_key(fragment))
-
-
-def _refuse_uncapped_networks(bonds: _Bonds, index: np.ndarray, saturate: bool) -> None:
-    if saturate or not bonds.network[index].any():
-        return
-    raise UserError("the fragment reaches an infinite bonded network (a framework, metal or "
-                    "covalent solid: a bond graph component bonded to its own periodic image), "
-                    "which cannot be taken in whole molecules; set [select.fragments] "
-                    "saturate = true to cut it spherically and cap the cut bonds with hydrogen, "
-                    "or whole_molecules = false for a plain spherical cut (e.g. metals)")
 
 
 def _saturate(atoms: Atoms, bonds: _Bonds, index: np.ndarray, shift: np.ndarray,

@@ -241,12 +241,13 @@ def test_hydrogen_inside_the_cutoff_keeps_its_partner(water):
     assert grown > 0
 
 
-def test_infinite_network_without_saturation_is_a_user_error():
+def test_infinite_network_without_saturation_is_cut_as_a_plain_cluster():
     copper = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2))
-    with pytest.raises(UserError, match="saturate = true.*whole_molecules = false"):
-        cut_fragment(copper, 0, radius_A=5.0, cutoff_A=4.0)
+    whole = cut_fragment(copper, 0, radius_A=5.0, cutoff_A=4.0)
     plain = cut_fragment(copper, 0, radius_A=5.0, cutoff_A=4.0, whole_molecules=False)
     assert plain.caps == 0 and plain.type_key.startswith("frag:Cu")
+    assert np.array_equal(whole.source, plain.source)
+    assert np.allclose(whole.atoms.positions, plain.atoms.positions, atol=1e-12)
 
 
 def test_infinite_network_falls_back_to_the_saturated_spherical_cut(silicon):
@@ -277,8 +278,10 @@ def test_mixed_chain_and_molecules():
     waters = [m for m in molecules(frag.atoms) if 8 in frag.atoms.numbers[m]]
     assert waters and all(sorted(frag.atoms.numbers[m]) == [1, 1, 8] for m in waters)
     assert np.array_equal(frag.complete, brute_force_complete(box, frag, 4.0))
-    with pytest.raises(UserError, match="whole_molecules"):
-        cut_fragment(box, 0, radius_A=5.0, cutoff_A=4.0)
+    uncapped = cut_fragment(box, 0, radius_A=5.0, cutoff_A=4.0)       # chain cut, not capped
+    assert uncapped.caps == 0 and 1 not in uncapped.atoms.numbers[uncapped.source < 0]
+    assert all(sorted(uncapped.atoms.numbers[m]) == [1, 1, 8]
+               for m in molecules(uncapped.atoms) if 8 in uncapped.atoms.numbers[m])
 
 
 @pytest.mark.parametrize("pbc", [(True, True, True), (True, False, True), (False, False, False)])
