@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 from ase import Atoms
@@ -225,7 +225,7 @@ class DefaultParts:
     # augmentation ----------------------------------------------------------------------------
     def augment(self, ctx: Context, reference_ids: Sequence[int], workdir: Path) -> tuple[list[Atoms], dict[str, Any]]:
         cfg = self.config.augment
-        rows = [r for r in ctx.store.rows(ids=reference_ids) if r.labels.forces is not None]
+        rows = canonical_order(r for r in ctx.store.rows(ids=reference_ids) if r.labels.forces is not None)
         if cfg.kind == "none" or not rows:
             return [], {"row_ids": [], "augmented": 0}
         if cfg.kind == "taylor":
@@ -250,7 +250,7 @@ class DefaultParts:
 
     # training and prediction ------------------------------------------------------------------
     def train(self, ctx: Context, train_ids: Sequence[int], previous: Path | None, out: Path) -> dict[str, Any]:
-        rows = list(ctx.store.rows(ids=train_ids))
+        rows = canonical_order(ctx.store.rows(ids=train_ids))
         if self.config.model.kind == "gpr":
             return _train_gpr(ctx, rows, self.config.model, out)
         return _train_committee(ctx, rows, self.config, previous, out)
@@ -259,6 +259,15 @@ class DefaultParts:
         from alearn.models import load
 
         return load(model).predict(list(structures))
+
+
+def canonical_order(rows: Iterable[LabelledStructure]) -> list[LabelledStructure]:
+    """``rows`` sorted by content (job hash, or structure hash for other rows), not by store id:
+    ids follow the order in which parallel calculations happened to finish, and augmentation
+    and training must not depend on it."""
+    from alearn.campaign.testset import row_key
+
+    return sorted(rows, key=lambda r: (row_key(r), r.provenance.source.value))
 
 
 def _pair_name(pair: tuple[int, int]) -> str:

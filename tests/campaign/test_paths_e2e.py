@@ -155,7 +155,7 @@ def test_changing_jobs_dir_is_refused_unless_the_jobs_were_moved_there(tmp_path:
 
 
 def walker_arrays(run: Path, iteration: int) -> list[dict[str, bytes]]:
-    folder = run / "iterations" / f"{iteration:04d}" / "explore"
+    folder = run / "iterations" / f"{iteration:04d}" / "stages" / "explore"
     out = []
     for path in sorted(folder.glob("walker_*.npz")):
         with np.load(path) as data:
