@@ -2,7 +2,9 @@
 
 Fragment rows (subset ``frag:…``) are compared after adding their type's energy offset: the
 model's learned one (:func:`model_offsets`), or for types never trained the mean residual of
-that type in the evaluated rows (``energy_offset_fallback_rows`` counts them).
+that type in the evaluated rows (``energy_offset_fallback_rows`` counts them; the single row
+of such a type has zero error by construction and is left out of the energy errors,
+``energy_rows`` counts the rows compared).
 ``force_rmse_complete_eV_A`` is the force error over atoms with complete environments only
 (``alearn_complete``; all atoms of whole structures): the bulk-like force error.
 """
@@ -43,11 +45,12 @@ def errors(rows: Sequence[LabelledStructure], prediction: Prediction, bins: int 
         return {"structures": 0}
     natoms = np.array([len(r.atoms) for r in rows], dtype=float)
     e_ref = np.array([r.labels.energy for r in rows])
-    energy, counts = with_offsets(rows, prediction.energy, offsets or {})
-    de = (energy - e_ref) / natoms
-    out: dict[str, Any] = {"structures": len(rows),
-                           "energy_mae_eV_atom": float(np.mean(np.abs(de))),
-                           "energy_rmse_eV_atom": float(np.sqrt(np.mean(de ** 2)))}
+    energy, keep, counts = with_offsets(rows, prediction.energy, offsets or {})
+    de = ((energy - e_ref) / natoms)[keep]
+    out: dict[str, Any] = {"structures": len(rows)}
+    if len(de):
+        out.update({"energy_mae_eV_atom": float(np.mean(np.abs(de))),
+                    "energy_rmse_eV_atom": float(np.sqrt(np.mean(de ** 2)))})
     out.update({k: int(v) for k, v in counts.items()})
     out.update(_force_errors(rows, prediction))
     out.update(complete_force_rmse(rows, prediction.forces))

@@ -62,7 +62,8 @@ def render(data: dict[str, Any], console: Any) -> None:
     from rich import box
     from rich.table import Table
 
-    table = Table(title=f"campaign {data['directory']}", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(title=f"campaign {data['directory']}", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
     for name in ("it", "walk", "frm", "acc%", "cand%", "fail%", "lab", "aug", "fcalc",
                  "E", "F", "Fc"):
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))

@@ -10,7 +10,9 @@ when reference values exist.
 Fragment rows (provenance subset ``frag:…``) are compared after adding their type's energy
 offset to the prediction: the surrogate's learned offset (``energy_offsets``), or for a type
 never trained, the mean residual of that type's rows; ``fragment_rows`` and
-``energy_offset_fallback_rows`` count them.  ``force_rmse_complete_eV_A`` is the force RMSE
+``energy_offset_fallback_rows`` count them.  A fallback type with a single row has zero energy
+error by construction: such rows are left out of the energy errors (``energy_rows`` counts the
+rows compared; no energy keys when none remain).  ``force_rmse_complete_eV_A`` is the force RMSE
 over atoms with complete environments only (per-atom array ``alearn_complete``; every atom of
 a row without it).
 """
@@ -39,25 +41,32 @@ def mean_offsets(surrogate: Any) -> dict[str, float]:
     return {k: float(np.mean(v)) for k, v in getattr(surrogate, "energy_offsets", {}).items()}
 
 
-def with_offsets(structures: Sequence[Any], predicted: np.ndarray,
-                 offsets: Mapping[str, float]) -> tuple[np.ndarray, dict[str, float]]:
+def with_offsets(structures: Sequence[Any], predicted: np.ndarray, offsets: Mapping[str, float],
+                 ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """Predicted energies plus each fragment row's type offset (learned, else the mean
-    residual of its type among ``structures``) and the counts of fragment / fallback rows."""
+    residual of its type among ``structures``); which rows carry energy information (not the
+    single row of a fallback type, whose error is zero by construction); and the counts of
+    fragment, fallback and energy-compared rows."""
     from alearn.select.fragments import energy_offsets
 
     keys = [fragment_type(s) for s in structures]
+    out = np.array(predicted, dtype=float)
+    keep = np.ones(len(out), dtype=bool)
     frag = [k for k, key in enumerate(keys) if key is not None]
     if not frag:
-        return np.asarray(predicted, float), {}
-    out = np.array(predicted, dtype=float)
+        return out, keep, {}
     fallback = [k for k in frag if keys[k] not in offsets]
     learned = dict(offsets)
     if fallback:
-        learned |= energy_offsets([keys[k] for k in fallback],
-                                  [structures[k].labels.energy for k in fallback], out[fallback])
+        fallback_keys = [keys[k] for k in fallback]
+        learned |= energy_offsets(fallback_keys, [structures[k].labels.energy for k in fallback],
+                                  out[fallback])
+        keep[[k for k in fallback if fallback_keys.count(keys[k]) == 1]] = False
     for k in frag:
         out[k] += learned[keys[k]]
-    return out, {"fragment_rows": float(len(frag)), "energy_offset_fallback_rows": float(len(fallback))}
+    return out, keep, {"fragment_rows": float(len(frag)),
+                       "energy_offset_fallback_rows": float(len(fallback)),
+                       "energy_rows": float(keep.sum())}
 
 
 def complete_force_rmse(structures: Sequence[Any], forces: Sequence[np.ndarray]) -> dict[str, float]:
@@ -112,8 +121,10 @@ def error_metrics(structures: Sequence[Any], prediction: Any,
     structures; ``offsets``: learned energy offset per fragment type (see module docstring)."""
     n_atoms = np.array([len(s.atoms) for s in structures])
     out: dict[str, float] = {"n_structures": float(len(structures))}
-    energy, counts = with_offsets(structures, prediction.energy, offsets or {})
-    out.update(energy_metrics(energy, [s.labels.energy for s in structures], n_atoms))
+    energy, keep, counts = with_offsets(structures, prediction.energy, offsets or {})
+    if keep.any():
+        out.update(energy_metrics(energy[keep], [s.labels.energy for s, k in zip(structures, keep) if k],
+                                  n_atoms[keep]))
     out.update(counts)
     with_f = [k for k, s in enumerate(structures) if s.labels.forces is not None]
     if with_f:

@@ -30,16 +30,18 @@ def prediction(energies, forces) -> Prediction:
 def test_learned_offsets_and_fallback_for_unseen_types() -> None:
     rows = [frag_row(1, 2, "frag:H2", 10.0), frag_row(2, 2, "frag:H2", 11.0),
             frag_row(3, 4, "frag:H4", -3.0), frag_row(4, 4, "frag:H4", -1.0),
-            frag_row(5, 4, None, 0.5)]
-    # H2 learned offset +10 (predicted 0 and 1.2); H4 unseen: residuals 2 and 4 → mean 3
-    pred = prediction([0.0, 1.2, -5.0, -5.0, 0.5], [np.zeros((len(r.atoms), 3)) for r in rows])
+            frag_row(5, 4, None, 0.5), frag_row(6, 5, "frag:H5", 7.0)]
+    # H2 learned offset +10 (predicted 0 and 1.2); H4 unseen: residuals 2 and 4 → mean 3;
+    # H5 unseen with one row: zero error by construction, left out of the energy errors
+    pred = prediction([0.0, 1.2, -5.0, -5.0, 0.5, 0.0], [np.zeros((len(r.atoms), 3)) for r in rows])
     out = errors(rows, pred, offsets={"frag:H2": 10.0, "frag:H3": 99.0})
     per_atom = np.array([0.0, 0.2 / 2, 1.0 / 4, 1.0 / 4, 0.0])
     assert out["energy_mae_eV_atom"] == pytest.approx(per_atom.mean())
     assert out["energy_rmse_eV_atom"] == pytest.approx(np.sqrt((per_atom**2).mean()))
-    assert out["fragment_rows"] == 4 and out["energy_offset_fallback_rows"] == 2
+    assert out["fragment_rows"] == 5 and out["energy_offset_fallback_rows"] == 3
+    assert out["energy_rows"] == 5 and out["structures"] == 6
     without = errors(rows, pred)
-    assert without["energy_offset_fallback_rows"] == 4  # all types fall back to the mean residual
+    assert without["energy_offset_fallback_rows"] == 5  # all types fall back to the mean residual
     assert without["energy_mae_eV_atom"] == pytest.approx((0.05 + 0.05 + 0.25 + 0.25) / 5)
 
 
@@ -51,7 +53,8 @@ def test_force_error_over_complete_atoms() -> None:
     out = errors(rows, prediction([0.0, 0.0], [f1, f2]))
     assert out["force_rmse_complete_eV_A"] == pytest.approx(np.sqrt(3 * 0.09 / 9))
     assert out["force_rmse_eV_A"] > 3.0
-    assert "energy_offset_fallback_rows" in out and out["structures"] == 2
+    assert out["energy_offset_fallback_rows"] == 1 and out["structures"] == 2
+    assert out["energy_rows"] == 1 and out["energy_mae_eV_atom"] == 0.0  # the whole structure
 
 
 def test_model_offsets_from_the_manifest(tmp_path) -> None:
