@@ -79,6 +79,29 @@ def test_iteration_zero_from_reference_md_labels_its_frames(tmp_path: Path) -> N
     assert min(moved) > 1e-3                                              # an MD trajectory
 
 
+class CrashAfterInitial(DefaultParts):
+    """The real parts, but the process "dies" once the reference MD of iteration 0 is done."""
+
+    def initial(self, ctx: Any) -> dict[str, Any]:
+        super().initial(ctx)
+        raise RuntimeError("simulated crash after the reference MD")
+
+
+def test_reference_md_resumed_after_a_crash_replays_without_recomputing(tmp_path: Path) -> None:
+    replace = {"copies = 6": 'source = "md"\nmd_steps = 12\nmd_interval = 4',
+               "max_iterations = 2": "max_iterations = 1"}
+    toml = campaign(tmp_path, replace)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_campaign(toml, directory=tmp_path / "run", parts_factory=CrashAfterInitial)
+    assert len(job_dirs(tmp_path / "run" / "jobs")) == 13
+    run_campaign(toml, directory=tmp_path / "run")
+    (tmp_path / "clean").mkdir()
+    run_campaign(campaign(tmp_path / "clean", replace), directory=tmp_path / "clean" / "run")
+    ours, clean = verify_all(CampaignDir(tmp_path / "run")), verify_all(CampaignDir(tmp_path / "clean" / "run"))
+    assert [m["dataset"]["content_sha256"] for m in ours] == [m["dataset"]["content_sha256"] for m in clean]
+    assert attempts(tmp_path / "run" / "jobs") == len(job_dirs(tmp_path / "run" / "jobs"))
+
+
 def test_walkers_near_close_contacts_get_a_labelled_correction_set(tmp_path: Path) -> None:
     # hot walkers, and a near-contact limit of 1.15 x 2.2 A for Cu-Cu (fcc neighbours: 2.55 A):
     # the walkers graze it, so the correction set is made from their frames
