@@ -93,7 +93,7 @@ class DispatchConfig:
     max_concurrent: int | None = option(None, doc="calculations in flight at once (default: the number of workers)", ge=1)
     attempts: int = option(3, doc="attempts per calculation, counted from its job directory (survives restarts)", ge=1)
     timeout_s: float = option(3600.0, doc="wall-clock limit of one attempt; the whole process group is killed", unit="s", gt=0.0)
-    jobs_dir: Path | None = option(None, doc="folder of the job directories, relative to the TOML file or absolute, e.g. on a scratch file system (default: jobs/ in the campaign directory; for 'alearn label', jobs/ beside the store); cannot change mid-campaign")
+    jobs_dir: Path | None = option(None, doc="folder of the job directories, relative to the TOML file or absolute, e.g. on a scratch file system (default: jobs/ in the campaign directory; for 'alearn label', jobs/ beside the store); a campaign refuses a change unless the new folder holds every job directory of the old one")
     scheduler_address: str = option("", doc="address of a running Dask scheduler (engine 'scheduler'), e.g. 'tcp://10.0.0.5:8786'")
     cores_per_job: int = option(1, doc="CPU cores requested per pilot job (the MPI ranks of one calculation)", ge=1)
     memory: str = option("4GB", doc="memory per pilot job (dask-jobqueue syntax)")
