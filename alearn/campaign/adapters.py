@@ -171,10 +171,14 @@ class DefaultParts:
             return [], {}
         training = [r.atoms for r in ctx.store.rows(source=Source.REFERENCE)]
 
-        def relax() -> Any:
-            from alearn.models import load
+        loaded: list[Any] = []
 
-            return load(model).as_calculator()
+        def relax() -> Any:          # one surrogate for every relaxation, loaded on first use
+            if not loaded:
+                from alearn.models import load
+
+                loaded.append(load(model).as_calculator())
+            return loaded[0]
 
         made = correction_set(result, training, cfg, ctx.rng("close-contacts"), relax=relax)
         out = []
