@@ -25,7 +25,8 @@ def iteration_row(manifest: dict[str, Any]) -> dict[str, Any]:
             "walkers": counts.get("walkers", 0), "frames": frames,
             "accurate_pct": pct["accurate"], "candidate_pct": pct["candidate"],
             "failed_pct": pct["failed"], "labelled": counts.get("labelled", 0),
-            "augmented": counts.get("augmented", 0), "failed_calculations": counts.get("label_failed", 0),
+            "augmented": counts.get("augmented", 0),
+            "close_contacts": counts.get("close_contacts", 0), "failed_calculations": counts.get("label_failed", 0),
             "reference_total": counts.get("reference_total", 0),
             "train_rows": counts.get("train_rows", 0), "test_rows": counts.get("test_rows", 0),
             "test_energy_mae_meV_atom": _milli(test.get("energy_mae_eV_atom")),
@@ -64,21 +65,28 @@ def render(data: dict[str, Any], console: Any) -> None:
 
     table = Table(title=f"campaign {data['directory']}", box=box.SIMPLE_HEAD, pad_edge=False,
                   collapse_padding=True)
-    for name in ("it", "walk", "frm", "acc%", "cand%", "fail%", "lab", "aug", "fcalc",
-                 "E", "F", "Fc"):
+    rows = data["iterations"]
+    optional = {"cc": any(r.get("close_contacts") for r in rows),
+                "Fc": any(r.get("test_force_rmse_complete_eV_A") is not None for r in rows)}
+    names = ["it", "walk", "frm", "acc%", "cand%", "fail%", "lab", "aug", "cc", "fcalc", "E", "F", "Fc"]
+    names = [n for n in names if optional.get(n, True)]
+    for name in names:
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
-    for row in data["iterations"]:
-        table.add_row(str(row["iteration"]), str(row["walkers"]), str(row["frames"]),
-                      _fmt(row["accurate_pct"], 0), _fmt(row["candidate_pct"], 0),
-                      _fmt(row["failed_pct"], 0), str(row["labelled"]), str(row["augmented"]),
-                      str(row["failed_calculations"]), _fmt(row["test_energy_mae_meV_atom"], 2),
-                      _fmt(row["test_force_rmse_eV_A"], 3),
-                      _fmt(row.get("test_force_rmse_complete_eV_A"), 3))
+    for row in rows:
+        cells = {"it": str(row["iteration"]), "walk": str(row["walkers"]), "frm": str(row["frames"]),
+                 "acc%": _fmt(row["accurate_pct"], 0), "cand%": _fmt(row["candidate_pct"], 0),
+                 "fail%": _fmt(row["failed_pct"], 0), "lab": str(row["labelled"]),
+                 "aug": str(row["augmented"]), "cc": str(row.get("close_contacts", 0)),
+                 "fcalc": str(row["failed_calculations"]),
+                 "E": _fmt(row["test_energy_mae_meV_atom"], 2),
+                 "F": _fmt(row["test_force_rmse_eV_A"], 3),
+                 "Fc": _fmt(row.get("test_force_rmse_complete_eV_A"), 3)}
+        table.add_row(*(cells[n] for n in names))
     console.print(table)
     console.print("acc/cand/fail: explored frames per trust class; lab: reference labels; aug: "
-                  "augmented rows; fcalc: failed reference calculations; E: test energy MAE "
+                  "augmented rows; cc: close-contact structures labelled (when any); fcalc: failed reference calculations; E: test energy MAE "
                   "(meV/atom; fragments after their type's energy offset); F: test force RMSE (eV/Å); "
-                  "Fc: the same over atoms with complete environments (bulk-like)")
+                  "Fc: the same over fragment atoms with complete environments (bulk-like; fragment campaigns)")
     console.print(_timings(data["iterations"]))
     if data["in_progress"]:
         running = data["in_progress"]

@@ -15,6 +15,7 @@ from ase.calculators.emt import EMT
 
 from alearn.campaign.adapters import DefaultParts
 from alearn.campaign.layout import CampaignDir
+from alearn.campaign.status import collect, iteration_row, render
 from alearn.campaign.loop import run_campaign
 from alearn.campaign.snapshot import verify_all
 from alearn.data.records import Source
@@ -125,6 +126,23 @@ def test_walkers_near_close_contacts_get_a_labelled_correction_set(tmp_path: Pat
     assert all(m["distance_A"] <= m["target_A"] <= data_min - 0.1 + 1e-9 for m in made)
     assert all(r.provenance.iteration == 1 and np.isfinite(r.labels.energy) for r in labelled)
     assert verify_all(CampaignDir(tmp_path / "run"))[1]["counts"]["close_contacts"] == 2
+    rows = collect(tmp_path / "run")["iterations"]
+    assert [r["close_contacts"] for r in rows] == [0, 2]
+
+
+def test_status_shows_the_close_contact_column_only_when_there_are_any(capsys) -> None:
+    from rich.console import Console
+
+    def data(cc: int) -> dict:
+        row = iteration_row({"iteration": 1, "counts": {"close_contacts": cc, "frames": 4}})
+        return {"directory": "d", "iterations": [row], "in_progress": None, "stop_reason": None}
+
+    console = Console(width=200)
+    def header(cc: int) -> list[str]:
+        render(data(cc), console)
+        return next(line for line in capsys.readouterr().out.splitlines() if "walk" in line).split()
+
+    assert "cc" not in header(0) and header(3)[header(3).index("aug") + 1] == "cc"
 
 
 class CrashAfterLabel(DefaultParts):
