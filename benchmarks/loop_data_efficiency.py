@@ -26,6 +26,7 @@ the test temperature (a yardstick of what the model can reach with plenty of the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import sys
@@ -60,6 +61,18 @@ class RandomParts(DefaultParts):
         for atoms in chosen:
             atoms.calc = None
         return chosen, {}
+
+
+def diversity_parts(diversity: str | None) -> Any:
+    """The active arm's parts, with ``[select] diversity`` replaced when ``diversity`` is given."""
+    if diversity is None:
+        return DefaultParts
+
+    def make(config: Any, layout: Any, console: Any) -> DefaultParts:
+        select = dataclasses.replace(config.select, diversity=diversity)
+        return DefaultParts(dataclasses.replace(config, select=select), layout, console)
+
+    return make
 
 
 def reference_trajectory(config: Any, steps: int, temperature_K: float, every: int, seed: int) -> list[Atoms]:
@@ -180,6 +193,8 @@ def compare(runs: dict[int, dict[str, Any]], target: float) -> dict[str, Any]:
     """Per seed: calculations each arm needed and their ratio; mean and spread of the ratios."""
     per_seed = {}
     for seed, arms in runs.items():
+        if not {"active", "random"} <= set(arms):
+            continue
         active, random = needed(arms["active"]["curve"], target), needed(arms["random"]["curve"], target)
         spent = arms["random"]["curve"][-1]["reference"]
         per_seed[seed] = {"active": active, "random": random,
@@ -197,7 +212,7 @@ def overhead(runs: dict[int, dict[str, Any]]) -> dict[str, dict[str, float]]:
     keys = ("bookkeeping_s", "outside_reference_and_training_s", "train_s", "label_s")
     out = {}
     for arm in ("active", "random"):
-        points = [p for arms in runs.values() for p in arms[arm]["curve"] if p["iteration"] >= 1]
+        points = [p for arms in runs.values() for p in arms.get(arm, {}).get("curve", []) if p["iteration"] >= 1]
         out[arm] = {k: float(np.median([p[k] for p in points])) for k in keys} if points else {}
     return out
 
@@ -227,8 +242,9 @@ def with_settings(toml: Path, iterations: int, seed: int, out: Path) -> Path:
 def run_seed(args: argparse.Namespace, seed: int, frames: Sequence[Atoms]) -> dict[str, Any]:
     arms: dict[str, Any] = {}
     root = args.out / f"seed-{seed}"
-    for arm, factory, iterations in (("active", DefaultParts, args.iterations),
-                                     ("random", RandomParts, args.random_iterations or args.iterations)):
+    plan = (("active", diversity_parts(args.active_diversity), args.iterations),
+            ("random", RandomParts, args.random_iterations or args.iterations))
+    for arm, factory, iterations in (p for p in plan if p[0] in args.arms):
         toml = with_settings(args.campaign, iterations, seed, root / f"{arm}-campaign")
         load_before, cpu_before = os.getloadavg()[0], time.process_time()
         seconds = run_arm(toml, root / arm, lambda c, l, con, f=factory: f(c, l, con))
@@ -265,6 +281,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--iterations", type=int, default=8)
     parser.add_argument("--random-iterations", type=int, default=None,
                         help="iterations of the random arm (default: --iterations); more lets it reach the target")
+    parser.add_argument("--arms", nargs="+", choices=("active", "random"), default=["active", "random"])
+    parser.add_argument("--active-diversity", choices=("fps", "none", "kmeans"), default=None,
+                        help="override [select] diversity in the active arm")
     parser.add_argument("--test-steps", type=int, default=400)
     parser.add_argument("--test-every", type=int, default=10)
     parser.add_argument("--test-temperature", type=float, default=500.0)

@@ -68,3 +68,27 @@ def decorrelate(steps: Sequence[int], priority: Sequence[float], min_gap: int) -
         if all(abs(int(steps[idx]) - int(steps[m])) >= min_gap for m in kept):
             kept.append(int(idx))
     return sorted(kept)
+
+
+def representatives(points: np.ndarray, priority: Sequence[float], k: int, seed: int = 0) -> list[int]:
+    """``k`` indices: the points are split into ``k`` clusters (k-means++, Euclidean) and the
+    highest-``priority`` point of each cluster is taken, clusters in order of that priority;
+    empty clusters are made up by the highest-priority points left.
+
+    Unlike farthest-point sampling, which favours the outskirts of the cloud (the most extreme
+    structures), k-means centres follow the mass of the candidates.
+    """
+    from scipy.cluster.vq import kmeans2
+
+    points = np.asarray(points, dtype=np.float64)
+    priority = np.asarray(priority, dtype=np.float64)
+    n = len(points)
+    if n <= k:
+        return [int(m) for m in np.argsort(-priority, kind="stable")]
+    if k <= 0:
+        return []
+    _, labels = kmeans2(points, k, minit="++", seed=np.random.default_rng(seed))
+    best = [max(np.flatnonzero(labels == c), key=lambda m: priority[m]) for c in np.unique(labels)]
+    chosen = sorted((int(m) for m in best), key=lambda m: -priority[m])
+    rest = [int(m) for m in np.argsort(-priority, kind="stable") if m not in chosen]
+    return chosen + rest[:k - len(chosen)]

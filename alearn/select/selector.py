@@ -5,8 +5,9 @@ candidate / failed, counted per walker and for the iteration), optionally adapts
 level (``top_n`` or ``calibrated``), keeps candidates of one walker at least ``min_frame_gap``
 MD steps apart (most uncertain first), and — when more remain than the budget — picks the
 budget by farthest-point sampling in the structure-fingerprint space, starting from the most
-uncertain frame.  Each selected structure carries an explanation: the atom with the largest
-per-atom uncertainty and its environment.  For large systems with ``[select.fragments]``
+uncertain frame (``diversity = "kmeans"``: the most uncertain frame of each of ``budget``
+k-means clusters of that space).  Each selected structure carries an explanation: the atom
+with the largest per-atom uncertainty and its environment.  For large systems with ``[select.fragments]``
 enabled, the structure to label is the fragment cut around that atom.
 """
 
@@ -23,7 +24,8 @@ from ase.neighborlist import neighbor_list
 from alearn.explore.frames import WalkerFrames
 from alearn.explore.monitor import Counts, FrameStatus
 from alearn.select.calibration import CalibrationReport
-from alearn.select.diversity import decorrelate, element_pairs, farthest_point_sampling, fingerprint
+from alearn.select.diversity import (decorrelate, element_pairs, farthest_point_sampling, fingerprint,
+                                     representatives)
 from alearn.select.fragments import Fragment, cut_fragment
 
 _CAND, _FAIL, _INSANE = (FrameStatus.CANDIDATE.code, FrameStatus.FAILED.code,
@@ -132,6 +134,8 @@ def _pick(pool: list[tuple[int, int]], frames: dict[int, WalkerFrames], cfg: Any
     structures = [frames[w].atoms(k) for w, k in pool]
     pairs = element_pairs(structures)
     points = np.array([fingerprint(a, pairs, cfg.descriptor_cutoff_A) for a in structures])
+    if cfg.diversity == "kmeans":
+        return [pool[m] for m in representatives(points, values, cfg.budget)]
     chosen = farthest_point_sampling(points, cfg.budget, first=int(np.argmax(values)))
     return [pool[m] for m in chosen]
 
