@@ -163,7 +163,7 @@ class DefaultParts:
         """Compressed structures where walkers (nearly) died from close contacts (seed 001),
         and what the iteration records of them: the shortest distance of every element pair in
         the reference data and each structure's pinched pair."""
-        from alearn.explore.sanity import min_pair_distances
+        from alearn.explore.sanity import PairLimits, min_pair_distances
         from alearn.select.close_contact import correction_set
 
         cfg = self.config.select.close_contacts
@@ -180,7 +180,10 @@ class DefaultParts:
                 loaded.append(load(model).as_calculator())
             return loaded[0]
 
-        made = correction_set(result, training, cfg, ctx.rng("close-contacts"), relax=relax)
+        monitor = self.config.explore.monitor
+        limits = PairLimits.from_config(monitor.min_distance_factor, monitor.pair_min_distance_A)
+        made = correction_set(result, training, cfg, ctx.rng("close-contacts"), relax=relax,
+                              limits=limits)
         out = []
         for item in made:
             atoms = item.atoms.copy()

@@ -103,7 +103,7 @@ class CloseContactConfig:
     """A correction set of compressed structures for the repulsive wall (Shimamura et al. 2019)."""
 
     enabled: bool = option(True, doc="generate close-contact structures when walkers (nearly) die from close contacts")
-    margin_A: float = option(0.1, doc="target shortest distance = shortest distance of that pair in the data minus this", unit="Å", gt=0.0)
+    margin_A: float = option(0.1, doc="target shortest distance = shortest distance of that pair in the data minus this, never below the pair's [explore.monitor] sanity limit (pairs already there get no structure)", unit="Å", gt=0.0)
     per_pair: int = option(2, doc="structures generated per element pair", ge=1)
     max_compression: float = option(0.25, doc="largest homogeneous compression of lengths before pinching the closest pair", ge=0.0, lt=0.6)
     relax_steps: int = option(10, doc="steps of constrained relaxation on the surrogate (0: none)", ge=0)

@@ -5,7 +5,13 @@ anything in the training data: the repulsive wall was never learned.  Rather tha
 walkers to explode, label a few structures with such contacts on purpose.
 
 For each element pair (a, b) with shortest distance d_data in the data, the target is
-``d_data − margin`` (minus a random fraction of another margin, for variety).  Starting from a
+``d_data − margin`` (minus a random fraction of another margin, for variety), but never below
+the pair's sanity limit (``[explore.monitor]``: the distance at which walkers are stopped as
+insane): labels closer than that teach a wall no walker is allowed to reach, and left
+unbounded, each iteration would push the set ``margin`` deeper (a Cu13 benchmark reached
+1.2 Å Cu–Cu pairs, 105 eV/Å forces, which dominated the force loss).  Pairs whose data already
+reach their limit get no structure, and a structure in which compression or relaxation pushed
+any pair below its limit is discarded.  Starting from a
 structure where walkers (nearly) died, each structure is made by
 
 1. a homogeneous compression (cell and positions; about the centroid for clusters) by at most
@@ -25,7 +31,7 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator
 from ase.data import chemical_symbols
 
-from alearn.explore.sanity import pairs_within
+from alearn.explore.sanity import PairLimits, pairs_within
 
 
 PairKey = tuple[int, int]
@@ -108,19 +114,31 @@ def contact_structure(seed: Atoms, pair: PairKey, target_A: float, *, max_compre
 def close_contact_set(seeds: Sequence[Atoms], data_min_A: Mapping[PairKey, float], *,
                       margin_A: float = 0.1, per_pair: int = 2, max_compression: float = 0.25,
                       rng: np.random.Generator, relax: Callable[[], Calculator] | None = None,
-                      relax_steps: int = 0) -> list[ContactStructure]:
-    """``per_pair`` structures for every pair of ``data_min_A`` present in the seeds."""
+                      relax_steps: int = 0, limits: PairLimits | None = None) -> list[ContactStructure]:
+    """Up to ``per_pair`` structures for every pair of ``data_min_A`` present in the seeds,
+    none closer than ``limits`` (the walkers' sanity limits; ``None``: unbounded)."""
     out: list[ContactStructure] = []
     for pair, shortest in sorted(data_min_A.items()):
+        floor = 0.0 if limits is None else limits.limit(*pair)
+        target = max(shortest - margin_A, floor)
         usable = [s for s in seeds if _closest_of_pair(s, pair, 8.0) is not None]
-        for _ in range(per_pair if usable else 0):
+        if target >= shortest - 1e-3 or not usable:
+            continue
+        for _ in range(per_pair):
             seed = usable[int(rng.integers(len(usable)))]
-            made = contact_structure(seed, pair, shortest - margin_A,
-                                     max_compression=max_compression, rng=rng,
-                                     jitter_A=margin_A, relax=relax, relax_steps=relax_steps)
-            if made is not None:
+            made = contact_structure(seed, pair, target, max_compression=max_compression,
+                                     rng=rng, jitter_A=min(margin_A, target - floor),
+                                     relax=relax, relax_steps=relax_steps)
+            if made is not None and (limits is None or _within_limits(made.atoms, limits)):
                 out.append(made)
     return out
+
+
+def _within_limits(atoms: Atoms, limits: PairLimits) -> bool:
+    """No pair closer than its limit (a 1 mÅ tolerance for the pinched pair at its floor)."""
+    i, j, d = pairs_within(atoms, limits.max_limit(atoms.numbers))
+    table = limits.matrix(atoms.numbers)
+    return bool(np.all(d >= table[atoms.numbers[i], atoms.numbers[j]] - 1e-3))
 
 
 def close_contact_seeds(result, limit: int = 8) -> list[Atoms]:
@@ -134,9 +152,11 @@ def close_contact_seeds(result, limit: int = 8) -> list[Atoms]:
 
 
 def correction_set(result, training: Sequence[Atoms], cfg, rng: np.random.Generator, *,
-                   relax: Callable[[], Calculator] | None = None) -> list[ContactStructure]:
+                   relax: Callable[[], Calculator] | None = None,
+                   limits: PairLimits | None = None) -> list[ContactStructure]:
     """The close-contact set of one iteration (``cfg``: ``[select.close_contacts]``): empty
-    unless enabled and some walker (nearly) died from a close contact."""
+    unless enabled and some walker (nearly) died from a close contact; ``limits``: the
+    walkers' pair limits, the floor of every target."""
     if not cfg.enabled:
         return []
     seeds = close_contact_seeds(result)
@@ -146,4 +166,4 @@ def correction_set(result, training: Sequence[Atoms], cfg, rng: np.random.Genera
 
     return close_contact_set(seeds, min_pair_distances(list(training)), margin_A=cfg.margin_A,
                              per_pair=cfg.per_pair, max_compression=cfg.max_compression, rng=rng,
-                             relax=relax, relax_steps=cfg.relax_steps)
+                             relax=relax, relax_steps=cfg.relax_steps, limits=limits)

@@ -100,3 +100,28 @@ def _near_contact_result(path, make_dimer):
     outcome = WalkerOutcome(0, 0, "walker_000.npz", 1, 10, "completed", 0, (), Counts.of(writer.codes()))
     ExplorationResult(1, path, (outcome,), 0.1, 1.0).save_index()
     return path
+
+
+def test_targets_stop_at_the_walkers_sanity_limit():
+    """The set never goes below the distance at which walkers are stopped as insane: the
+    target is floored there, and a pair whose data already reach it gets no structure."""
+    from alearn.explore.sanity import PairLimits
+
+    copper = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2))
+    copper.rattle(0.02, seed=2)
+    data_min = min_pair_distances([copper], cutoff_A=4.0)            # ≈ 2.5 Å
+    shortest_cu = data_min[(29, 29)]
+    floor = PairLimits(overrides=(((29, 29), shortest_cu - 0.05),))
+    made = close_contact_set([copper], data_min, margin_A=0.3, per_pair=4,
+                             rng=np.random.default_rng(5), limits=floor)
+    assert len(made) == 4
+    for item in made:
+        assert item.target_A == pytest.approx(shortest_cu - 0.05)    # not shortest − 0.3
+        assert item.distance_A == pytest.approx(item.target_A, abs=1e-9)
+        assert shortest(item.atoms, (29, 29)) >= shortest_cu - 0.05 - 1e-3
+    reached = PairLimits(overrides=(((29, 29), shortest_cu + 0.01),))
+    assert close_contact_set([copper], data_min, margin_A=0.3, per_pair=4,
+                             rng=np.random.default_rng(5), limits=reached) == []
+    unbounded = close_contact_set([copper], data_min, margin_A=0.3, per_pair=1,
+                                  rng=np.random.default_rng(5))
+    assert unbounded[0].target_A == pytest.approx(shortest_cu - 0.3)
