@@ -122,7 +122,7 @@ class SelectConfig:
     adaptive: Literal["off", "top_n", "calibrated"] = option("off", doc="adaptive lower level: off; top_n (the budget's most uncertain frames below hi are candidates even under lo); calibrated (lo from earlier iterations' predicted spread vs true error)")
     target_error: float = option(0.1, doc="calibrated: the true error (unit of the measure's force/energy) at which a structure should be labelled", gt=0.0)
     min_frame_gap: int = option(20, doc="time decorrelation: selected frames of one walker are at least this many MD steps apart", ge=0)
-    diversity: Literal["fps", "none"] = option("fps", doc="fps: farthest-point sampling in the structure descriptor space; none: most uncertain first")
+    diversity: Literal["fps", "kmeans", "none"] = option("fps", doc="fps: farthest-point sampling in the structure descriptor space (starts at the most uncertain frame, then the frames farthest from those taken); kmeans: the most uncertain frame of each of budget k-means clusters (representative rather than extreme picks); none: most uncertain first")
     descriptor_cutoff_A: float = option(5.0, doc="cutoff of the per-structure inverse-distance histogram used for diversity", unit="Å", gt=0.0)
     fragments: FragmentConfig = option(factory=FragmentConfig, doc="fragments of large systems")
     close_contacts: CloseContactConfig = option(factory=CloseContactConfig, doc="close-contact correction set")

@@ -54,6 +54,19 @@ def test_farthest_point_sampling_picks_spread_out_frames(tmp_path, make_result, 
     assert len({round(s.frame.get_distance(1, 2), 1) for s in plain.selected}) < 3
 
 
+def test_kmeans_diversity_takes_the_most_uncertain_frame_of_each_cluster(tmp_path, make_result,
+                                                                          make_dimer):
+    """Three groups of dimer lengths; in each, a different frame is the most uncertain."""
+    rows = [(0.70, 0.3), (0.705, 0.9), (0.71, 0.2), (1.30, 0.4), (1.305, 0.1), (1.31, 0.8),
+            (2.20, 0.5), (2.205, 0.6), (2.21, 0.2)]
+    walkers = [[(k, v, make_dimer(d)) for k, (d, v) in enumerate(rows)]]
+    make_result(tmp_path, walkers)
+    sel = select_candidates(ExplorationResult.load(tmp_path), cfg(budget=3, diversity="kmeans"))
+    assert sorted(round(s.measure, 2) for s in sel.selected) == [0.6, 0.8, 0.9]
+    fps = select_candidates(ExplorationResult.load(tmp_path), cfg(budget=3))
+    assert sorted(round(s.measure, 2) for s in fps.selected) != [0.6, 0.8, 0.9]
+
+
 def test_budget_caps_selection_and_starts_from_most_uncertain(tmp_path, make_result, make_dimer):
     walkers = [[(k, 0.2 + 0.01 * k, make_dimer(0.7 + 0.05 * k)) for k in range(10)]]
     make_result(tmp_path, walkers)
