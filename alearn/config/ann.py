@@ -62,6 +62,7 @@ class TrainConfig:
     force_structure_fraction: float = option(1.0, doc="fraction of the structures with forces (chosen once, at random) whose forces enter the force term; the others are trained on energy only", gt=0.0, le=1.0)
     force_weight_decay_every: int = option(0, doc="divide the force weight by force_weight_decay_factor every this many epochs (seed 001 schedule; 0: constant)", ge=0)
     force_weight_decay_factor: float = option(10.0, doc="factor of the force-weight schedule", ge=1.0)
+    force_huber_delta_eV_A: float = option(0.0, doc="0: squared force errors; > 0: Huber loss per force component with this δ (squared below δ, linear above), so structures with extreme forces (close contacts) cannot dominate the force term", unit="eV/Å", ge=0.0)
     fragment_forces: Literal["all", "complete"] = option("all", doc="forces of fragment rows in the force term: 'all' atoms (Herbold & Behler 2023: the fragment forces are exact derivatives of the fragment energy the model also sees), or only atoms whose cutoff sphere lies inside the fragment ('complete', per-atom array alearn_complete); rows without that array are unaffected")
     stress_weight: float = option(0.0, doc="weight of the stress term (GPa², structures with stress labels); the pressure error is always monitored", ge=0.0)
     optimizer: Literal["adam", "adamw", "lbfgs"] = option("adam", doc="optimiser (lbfgs uses the full training set per step)")

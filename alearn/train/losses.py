@@ -6,6 +6,11 @@ bootstrap).  Energy-only batches use the cached descriptors (no geometry graph a
 and stress batches use the analytic descriptor derivatives, so only the networks are
 differentiated twice (``Committee.evaluate_fast(create_graph=True)``).
 
+With ``huber_delta`` > 0 the force term uses the Huber function per component instead of the
+square, scaled to match it below δ: h(d) = d² for |d| ≤ δ, 2δ|d| − δ² above, so a structure with
+extreme forces (close contacts, collapsing frames) pulls with a bounded gradient instead of
+dominating the loss.
+
 Fragment rows carry a constant energy offset of their type: ``offsets`` (K, B) is added to the
 predicted energies before ΔE is taken (zero for rows without a type).
 """
@@ -55,8 +60,10 @@ def energy_term(residual: torch.Tensor, n_atoms: torch.Tensor) -> torch.Tensor:
 
 
 def batch_terms(model: Committee, batch: Sequence[Prepared], *, forces: bool, stress: bool,
-                create_graph: bool, offsets: torch.Tensor | None = None) -> Terms:
-    """Loss terms of every member on one batch (``offsets``: (K, B) energy offsets or None)."""
+                create_graph: bool, offsets: torch.Tensor | None = None,
+                huber_delta: float = 0.0) -> Terms:
+    """Loss terms of every member on one batch (``offsets``: (K, B) energy offsets or None;
+    ``huber_delta`` (eV/Å) > 0: Huber instead of squared force errors)."""
     dev = model.shift.device
     ref_e = torch.tensor([p.energy for p in batch], dtype=model.dtype, device=dev)
     n_atoms = torch.tensor([p.n_atoms for p in batch], dtype=model.dtype, device=dev)
@@ -72,21 +79,27 @@ def batch_terms(model: Committee, batch: Sequence[Prepared], *, forces: bool, st
     pos = torch.cat([torch.as_tensor(a.positions, dtype=model.dtype, device=dev) for a in atoms])
     out = model.evaluate_fast(graph, pos, stress=stress, create_graph=create_graph)
     res = out.energy - ref_e
-    f_term, has_f = _force_terms(out.forces, batch, graph.batch) if forces else (None, None)
+    f_term, has_f = _force_terms(out.forces, batch, graph.batch, huber_delta) if forces else (None, None)
     s_term = has_s = None
     if stress:
         s_term, has_s = _stress_terms(out.stress, batch)
     return Terms(energy_term(res, n_atoms), res, n_atoms, f_term, has_f, s_term, has_s)
 
 
-def _force_terms(pred: torch.Tensor, batch: Sequence[Prepared],
-                 atom_batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean squared force error over each structure's chosen components, (K, B)."""
+def _force_terms(pred: torch.Tensor, batch: Sequence[Prepared], atom_batch: torch.Tensor,
+                 huber_delta: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean squared (or Huber, see module docstring) force error over each structure's chosen
+    components, (K, B)."""
     ref = torch.cat([p.forces if p.forces is not None else torch.zeros(p.n_atoms, 3, dtype=pred.dtype, device=pred.device)
                      for p in batch])
     mask = torch.cat([p.force_mask if p.force_mask is not None else torch.zeros(p.n_atoms, 3, dtype=torch.bool, device=pred.device)
                       for p in batch]).to(pred.dtype)
-    sq = (((pred - ref) ** 2) * mask).sum(dim=2)                 # (K, N)
+    if huber_delta > 0:
+        error = 2.0 * torch.nn.functional.huber_loss(pred, ref.expand_as(pred), reduction="none",
+                                                     delta=huber_delta)
+    else:
+        error = (pred - ref) ** 2
+    sq = (error * mask).sum(dim=2)                               # (K, N)
     per = sq.new_zeros((pred.shape[0], len(batch))).index_add(1, atom_batch, sq)
     count = mask.sum(dim=1).new_zeros(len(batch)).index_add(0, atom_batch, mask.sum(dim=1))
     has = count > 0

@@ -140,7 +140,8 @@ class _Fit:
         cfg = self.cfg
         batch = [self.train[i] for i in batch_idx]
         terms = batch_terms(self.model, batch, forces=force_weight > 0, stress=cfg.stress_weight > 0,
-                            create_graph=create_graph, offsets=self.offsets.for_batch(batch))
+                            create_graph=create_graph, offsets=self.offsets.for_batch(batch),
+                            huber_delta=cfg.force_huber_delta_eV_A)
         w = self.weights[:, torch.as_tensor(batch_idx, device=self.weights.device)].to(terms.energy.dtype)
         return member_losses(terms, w, 1.0 - cfg.force_weight, force_weight, cfg.stress_weight)
 
@@ -176,7 +177,8 @@ class _Fit:
         with torch.no_grad():  # evaluate_fast enables the gradients it needs for forces itself
             all_terms = [batch_terms(self.model, b, forces=cfg.force_weight > 0,
                                      stress=cfg.stress_weight > 0, create_graph=False,
-                                     offsets=self.offsets.for_batch(b)) for b in batches]
+                                     offsets=self.offsets.for_batch(b),
+                                     huber_delta=cfg.force_huber_delta_eV_A) for b in batches]
         for batch, terms in zip(batches, unseen_type_fallback(all_terms, batches, self.offsets.count)):
             ones = torch.ones(self.model.members, len(batch), dtype=terms.energy.dtype,
                               device=self.model.device)
