@@ -70,7 +70,10 @@ def with_offsets(structures: Sequence[Any], predicted: np.ndarray, offsets: Mapp
 
 
 def complete_force_rmse(structures: Sequence[Any], forces: Sequence[np.ndarray]) -> dict[str, float]:
-    """Force RMSE (per component) over atoms with complete environments."""
+    """Force RMSE (per component) over atoms with complete environments; absent when no row
+    carries the ``alearn_complete`` array (no fragments: it would repeat the force RMSE)."""
+    if not any(COMPLETE in s.atoms.arrays for s in structures):
+        return {}
     diffs = []
     for s, f in zip(structures, forces):
         if s.labels.forces is None:

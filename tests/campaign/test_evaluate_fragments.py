@@ -55,6 +55,8 @@ def test_force_error_over_complete_atoms() -> None:
     assert out["force_rmse_eV_A"] > 3.0
     assert out["energy_offset_fallback_rows"] == 1 and out["structures"] == 2
     assert out["energy_rows"] == 1 and out["energy_mae_eV_atom"] == 0.0  # the whole structure
+    no_fragments = errors(rows[1:], prediction([0.0], [f2]))
+    assert "force_rmse_complete_eV_A" not in no_fragments and no_fragments["force_rmse_eV_A"] > 0
 
 
 def test_model_offsets_from_the_manifest(tmp_path) -> None:
