@@ -6,6 +6,8 @@ report test-split and bulk-frame errors (figures in benchmarks/README.md).
   python benchmarks/water_box_fragments.py label /tmp/wb /tmp/bulk10.extxyz 10
   python benchmarks/water_box_fragments.py compare /tmp/wb /tmp/bulk10.extxyz /tmp/models \\
       taylor all complete nooffset
+  alearn export /tmp/wb2 --out /tmp/wb2-model     # another campaign's final model
+  python benchmarks/water_box_fragments.py bulk /tmp/wb2-model /tmp/bulk10.extxyz
 """
 from __future__ import annotations
 
@@ -100,8 +102,27 @@ def main(campaign: str, bulk: str, outdir: str, variants: list[str]) -> None:
         print(json.dumps(out), flush=True)
 
 
+def bulk(model: str, frames_file: str) -> None:
+    """Force RMSE of an exported model on labelled periodic bulk frames."""
+    import alearn
+
+    frames = read(frames_file, index=":")
+    calc = alearn.load_calculator(model)
+    ref = np.concatenate([a.get_forces() for a in frames])
+    pred = []
+    for atoms in frames:
+        copy = atoms.copy()
+        copy.calc = calc
+        pred.append(copy.get_forces())
+    diff = np.concatenate(pred) - ref
+    print(f"{len(frames)} bulk frames: force RMSE {np.sqrt((diff**2).mean()):.3f} eV/Å "
+          f"(reference force rms {np.sqrt((ref**2).mean()):.3f} eV/Å)")
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "label":
         label(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif sys.argv[1] == "bulk":
+        bulk(sys.argv[2], sys.argv[3])
     else:
         main(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
