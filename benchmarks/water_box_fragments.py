@@ -26,6 +26,7 @@ from alearn.campaign.snapshot import verify_all
 from alearn.config.campaign import load_campaign
 from alearn.data.records import Source
 from alearn.data.store import Store
+from alearn.train.metrics import mean_offsets
 from alearn.train.trainer import train_committee
 
 VARIANTS = "taylor: energy + Taylor rows (as the campaign); all / complete: direct forces " \
@@ -83,7 +84,7 @@ def main(campaign: str, bulk: str, outdir: str, variants: list[str]) -> None:
         secs = time.time() - t0
         model.save(Path(outdir) / v)
         pred = model.predict([r.atoms for r in test])
-        offs = {k: float(np.mean(x)) for k, x in model.energy_offsets.items()}
+        offs = mean_offsets(model)
         res = errors(test, pred, 5, offs)
         bulk_rows = [r for r in test if r.provenance.subset is None and r.provenance.source == Source.REFERENCE]
         p = model.predict([a.copy() for a in frames])

@@ -6,7 +6,8 @@ that type in the evaluated rows (``energy_offset_fallback_rows`` counts them; th
 of such a type has zero error by construction and is left out of the energy errors,
 ``energy_rows`` counts the rows compared).
 ``force_rmse_complete_eV_A`` is the force error over atoms with complete environments only
-(``alearn_complete``; all atoms of whole structures): the bulk-like force error.
+(``alearn_complete``; all atoms of whole structures among them): the bulk-like force error,
+absent when no evaluated row is a fragment.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from scipy.stats import spearmanr
 
 from alearn.data.records import LabelledStructure
 from alearn.models.prediction import Prediction
-from alearn.train.metrics import complete_force_rmse, with_offsets
+from alearn.train.metrics import committee_mean, complete_force_rmse, with_offsets
 
 #: force vectors shorter than this (reference) are left out of the direction error
 DIRECTION_MIN_FORCE_EV_A = 0.1
@@ -33,8 +34,7 @@ def model_offsets(model_dir: Path) -> dict[str, float]:
     path = Path(model_dir) / "manifest.json"
     if not path.is_file():
         return {}
-    saved = json.loads(path.read_text()).get("energy_offsets", {})
-    return {str(k): float(np.mean(v)) for k, v in saved.items()}
+    return committee_mean(json.loads(path.read_text()).get("energy_offsets", {}))
 
 
 def errors(rows: Sequence[LabelledStructure], prediction: Prediction, bins: int = 5,

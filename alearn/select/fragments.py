@@ -57,6 +57,8 @@ from scipy.spatial import cKDTree
 from alearn.errors import UserError
 
 COMPLETE_ARRAY = "alearn_complete"
+#: prefix of a fragment type key (the store's ``subset`` of fragment rows)
+FRAGMENT_PREFIX = "frag:"
 _TOL_A = 1e-6
 _H = 1
 _SHIFT_OFFSET = 1 << 10          # image shifts are encoded in 11 bits per axis
@@ -112,7 +114,7 @@ class _Bonds:
 
 def fragment_type_key(atoms: Atoms) -> str:
     """The fragment type (energy-offset class): ``frag:`` + Hill formula, e.g. ``frag:C6H8O2``."""
-    return "frag:" + atoms.get_chemical_formula(mode="hill")
+    return FRAGMENT_PREFIX + atoms.get_chemical_formula(mode="hill")
 
 
 def _key(index: np.ndarray, shift: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ never trained, the mean residual of that type's rows; ``fragment_rows`` and
 error by construction: such rows are left out of the energy errors (``energy_rows`` counts the
 rows compared; no energy keys when none remain).  ``force_rmse_complete_eV_A`` is the force RMSE
 over atoms with complete environments only (per-atom array ``alearn_complete``; every atom of
-a row without it).
+a row without it), absent when no row is a fragment.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from ase.units import GPa
 
+from alearn.select.fragments import COMPLETE_ARRAY as COMPLETE
+from alearn.select.fragments import FRAGMENT_PREFIX, energy_offsets
+
 ANGLE_MIN_FORCE_eV_A = 0.05
-#: subset prefix of fragment rows, and the per-atom array of atoms with complete environments
-FRAGMENT_PREFIX = "frag:"
-COMPLETE = "alearn_complete"
 
 
 def fragment_type(structure: Any) -> str | None:
@@ -36,9 +36,14 @@ def fragment_type(structure: Any) -> str | None:
     return subset if subset is not None and subset.startswith(FRAGMENT_PREFIX) else None
 
 
+def committee_mean(offsets: Mapping[str, Sequence[float]]) -> dict[str, float]:
+    """Fragment type → the committee-mean of its per-member learned offsets (eV)."""
+    return {str(k): float(np.mean(v)) for k, v in offsets.items()}
+
+
 def mean_offsets(surrogate: Any) -> dict[str, float]:
     """Committee-mean learned offset per fragment type ({} for surrogates without offsets)."""
-    return {k: float(np.mean(v)) for k, v in getattr(surrogate, "energy_offsets", {}).items()}
+    return committee_mean(getattr(surrogate, "energy_offsets", {}))
 
 
 def with_offsets(structures: Sequence[Any], predicted: np.ndarray, offsets: Mapping[str, float],
@@ -47,8 +52,6 @@ def with_offsets(structures: Sequence[Any], predicted: np.ndarray, offsets: Mapp
     residual of its type among ``structures``); which rows carry energy information (not the
     single row of a fallback type, whose error is zero by construction); and the counts of
     fragment, fallback and energy-compared rows."""
-    from alearn.select.fragments import energy_offsets
-
     keys = [fragment_type(s) for s in structures]
     out = np.array(predicted, dtype=float)
     keep = np.ones(len(out), dtype=bool)

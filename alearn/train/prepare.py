@@ -18,8 +18,8 @@ import torch
 from alearn.data.records import LabelledStructure
 from alearn.descriptors.chebyshev import ChebyshevSpec, Topology, collate, features, topology
 from alearn.errors import UserError
-
-from alearn.train.metrics import COMPLETE, fragment_type
+from alearn.select.fragments import COMPLETE_ARRAY as COMPLETE
+from alearn.train.metrics import fragment_type
 
 
 @dataclass(frozen=True)
