@@ -32,8 +32,9 @@ def open_campaign(source: Path, directory: Path | None, allow_changes: bool) -> 
     """(layout, configuration, resumed) for a TOML file or an existing campaign directory."""
     source = Path(source).resolve()
     if source.is_dir():
-        CampaignDir(source).require()
-        config = load_campaign(CampaignDir(source).resolved)
+        existing = CampaignDir(source)
+        existing.require()
+        config = load_campaign(existing.resolved)
         return CampaignDir(source, config.dispatch.jobs_dir), config, True
     config = load_campaign(source)
     root = Path(directory) if directory is not None else default_directory(config)
