@@ -4,6 +4,11 @@ The Cholesky factor of the training covariance is reused; the mean and its force
 O(B·N·D) through the posterior-mean gradient (no force covariance block is formed); the energy
 std needs only the energy rows of the cross-covariance, solved in blocks of test structures
 against the triangular factor; force std is computed only on request.
+
+A posterior variance is the prior minus an explained part that is a sum of squares over every
+training row; where the two nearly cancel (a test point close to well-fitted data, prior ≫
+posterior) the difference is rounding noise.  :func:`posterior_std` floors it at its resolution
+(rows · ε · prior), so a std below that is reported as the resolution, never as noise.
 """
 
 from __future__ import annotations
@@ -13,6 +18,16 @@ import torch
 
 from alearn.models.gpr_fit import FittedSubset, make_kernel
 from alearn.models.gpr_kernel import energy_energy, energy_force, full_covariance, mean_gradient
+
+
+def variance_resolution(prior: torch.Tensor, rows: int) -> torch.Tensor:
+    """The rounding resolution of ``prior − Σ squares`` over ``rows`` float64 terms."""
+    return prior * (rows * torch.finfo(torch.float64).eps)
+
+
+def posterior_std(prior: torch.Tensor, explained: torch.Tensor, rows: int) -> torch.Tensor:
+    """sqrt(prior − explained), floored at :func:`variance_resolution`."""
+    return (prior - explained).clamp_min(variance_resolution(prior, rows)).sqrt()
 
 
 class SubsetPredictor:
@@ -55,7 +70,7 @@ class SubsetPredictor:
             k = energy_energy(zb, self.z, self.w2)
             cross = [k, energy_force(k, zb, self.z, self.jz)] if self.use_forces else [k]
             solved = torch.linalg.solve_triangular(self.factor, torch.cat(cross, 1).T, upper=False)
-            out.append((self.w2 - (solved ** 2).sum(0)).clamp_min(0.0).sqrt())
+            out.append(posterior_std(self.w2, (solved ** 2).sum(0), len(self.factor)))
         return torch.cat(out).numpy()
 
     @torch.no_grad()
@@ -69,6 +84,6 @@ class SubsetPredictor:
             solved = torch.linalg.solve_triangular(self.factor, cov.T, upper=False)
             _, jz = self.kernel.scale(xb, jb)
             prior = self.w2 * (jz ** 2).sum(1).reshape(-1)
-            var = (prior - (solved ** 2).sum(0)).clamp_min(0.0).reshape(len(xb), -1, 3)
-            out.append(var.sum(-1).sqrt())
+            std = posterior_std(prior, (solved ** 2).sum(0), len(self.factor))
+            out.append((std ** 2).reshape(len(xb), -1, 3).sum(-1).sqrt())
         return torch.cat(out).numpy()
