@@ -64,12 +64,15 @@ class RandomParts(DefaultParts):
 
 
 def diversity_parts(diversity: str | None) -> Any:
-    """The active arm's parts, with ``[select] diversity`` replaced when ``diversity`` is given."""
+    """The active arm's parts, with ``[select] selector`` replaced when ``diversity`` is given."""
     if diversity is None:
         return DefaultParts
 
     def make(config: Any, layout: Any, console: Any) -> DefaultParts:
-        select = dataclasses.replace(config.select, diversity=diversity)
+        from alearn import registry
+
+        selector = registry.schemas(registry.SELECTORS)[diversity]()
+        select = dataclasses.replace(config.select, selector=selector)
         return DefaultParts(dataclasses.replace(config, select=select), layout, console)
 
     return make

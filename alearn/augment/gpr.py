@@ -134,3 +134,21 @@ def gpr_augment(structures: Sequence[LabelledStructure], cfg: GprAugmentConfig,
     report = GprAugmentReport(tuple(model.reports()), thresholds, len(copies), len(added),
                               len(to_label), fit_s, label_s)
     return GprAugmentResult(tuple(added), tuple(to_label), report, model)
+
+
+def report_text(report: GprAugmentReport) -> str:
+    """One line per subset with the chosen hyperparameters, then the totals."""
+    head = ("subset", "structures", "rows", "ℓ", "w (eV)", "σ_E (eV)", "σ_F (eV/Å)", "gate (eV)",
+            "fit (s)")
+    rows = [head]
+    for r in report.subsets:
+        h = r.hyper
+        ell = f"{h.length_scale[0]:.3g}" if len(h.length_scale) == 1 else f"ARD×{len(h.length_scale)}"
+        rows.append((r.name, str(r.structures), str(r.rows), ell, f"{h.weight_eV:.3g}",
+                     f"{h.energy_noise_eV:.2g}", f"{h.force_noise_eV_A:.2g}",
+                     f"{report.thresholds_eV[r.name]:.3g}", f"{r.fit_s:.1f}"))
+    widths = [max(len(row[k]) for row in rows) for k in range(len(head))]
+    lines = ["local GPR subsets"] + ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
+    lines.append(f"copies {report.copies}, added {report.added}, to label {report.to_label}; "
+                 f"fit {report.fit_s:.1f} s, labelling {report.label_s:.2f} s")
+    return "\n".join(lines)

@@ -7,6 +7,7 @@ from typing import Sequence
 
 import numpy as np
 from ase.calculators.singlepoint import SinglePointCalculator
+from ase import Atoms
 from ase.io import write
 
 from alearn.data.records import LabelledStructure, Provenance, Source
@@ -47,65 +48,35 @@ def write_added(path: Path, rows: Sequence[LabelledStructure]) -> None:
     write(path, images, format="extxyz")
 
 
-def write_candidates(path: Path, candidates) -> None:
-    """Gated copies (geometry, parent, std, subset) for the reference calculator."""
-    images = []
-    for c in candidates:
-        atoms = c.atoms.copy()
-        atoms.info.update({"parent": c.parent, "std_eV": c.std_eV, "subset": c.subset})
-        images.append(atoms)
+def write_candidates(path: Path, structures: Sequence[Atoms]) -> None:
+    """Structures an augmenter wants labelled by the reference (their ``info`` kept)."""
+    images = [atoms.copy() for atoms in structures]
     path.parent.mkdir(parents=True, exist_ok=True)
     write(path, images, format="extxyz")
 
 
 def run_spec(path: Path) -> int:
     """Run an augment spec file; returns the exit code."""
-    from alearn.augment.commands import AugmentSpec
+    from alearn import registry
+    from alearn.config.augment import AugmentSpec
     from alearn.config.campaign import read_toml
     from alearn.config.schema import build
 
     spec = build(AugmentSpec, read_toml(path), file=path)
     structures = read_labelled(spec.input.structures)
-    rng = np.random.default_rng(spec.input.seed)
-    if spec.augment.kind == "taylor":
-        from alearn.augment.taylor import taylor_augment
-
-        added = taylor_augment(structures, spec.augment, rng)
-        write_added(spec.output.added, added)
-        print(f"taylor: {len(added)} synthetic structures from {len(structures)} → {spec.output.added}")
-        return 0
-    return _run_gpr(spec, structures, rng)
-
-
-def _run_gpr(spec, structures, rng) -> int:
-    from alearn.augment.gpr import gpr_augment
-
-    result = gpr_augment(structures, spec.augment, rng)
+    augmenter = registry.make(registry.AUGMENTERS, spec.augment)
+    result = augmenter.augment(structures, np.random.default_rng(spec.input.seed))
     write_added(spec.output.added, result.added)
-    write_candidates(spec.output.to_label, result.to_label)
+    if result.to_label:
+        write_candidates(spec.output.to_label, result.to_label)
     if spec.output.model is not None:
+        if result.model is None:
+            raise UserError(f"[output] model: the augmenter {spec.augment.kind!r} fits no model to save")
         result.model.save(spec.output.model)
-    print_report(result.report)
-    print(f"{result.report.added} synthetic structures → {spec.output.added}; "
-          f"{result.report.to_label} above the gate → {spec.output.to_label}")
+    if result.text:
+        print(result.text)
+    gated = (f"; {len(result.to_label)} for the reference → {spec.output.to_label}"
+             if result.to_label else "")
+    print(f"{spec.augment.kind}: {len(result.added)} synthetic structures from "
+          f"{len(structures)} → {spec.output.added}{gated}")
     return 0
-
-
-def print_report(report) -> None:
-    """One line per subset with the chosen hyperparameters, then the totals."""
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="local GPR subsets")
-    for column in ("subset", "structures", "rows", "ℓ", "w (eV)", "σ_E (eV)", "σ_F (eV/Å)",
-                   "gate (eV)", "fit (s)"):
-        table.add_column(column)
-    for r in report.subsets:
-        h = r.hyper
-        ell = f"{h.length_scale[0]:.3g}" if len(h.length_scale) == 1 else f"ARD×{len(h.length_scale)}"
-        table.add_row(r.name, str(r.structures), str(r.rows), ell, f"{h.weight_eV:.3g}",
-                      f"{h.energy_noise_eV:.2g}", f"{h.force_noise_eV_A:.2g}",
-                      f"{report.thresholds_eV[r.name]:.3g}", f"{r.fit_s:.1f}")
-    Console().print(table)
-    print(f"copies {report.copies}, added {report.added}, to label {report.to_label}; "
-          f"fit {report.fit_s:.1f} s, labelling {report.label_s:.2f} s")

@@ -59,9 +59,22 @@ def is_safe(config: Any, key: str) -> bool:
     return bool(meta.get("safe_to_change"))
 
 
+def normalised(old: dict[str, Any]) -> dict[str, Any]:
+    """Resolved TOML data in today's shape: validated again (keys of earlier releases mapped,
+    :mod:`alearn.config.legacy`; defaults added since filled in); as it is when it no longer
+    validates (the diff then shows why)."""
+    from alearn.config.campaign import parse_campaign
+    from alearn.errors import UserError
+
+    try:
+        return to_dict(parse_campaign(old))
+    except UserError:
+        return old
+
+
 def diff(old: dict[str, Any], new: Any) -> list[Change]:
     """Changed keys between resolved TOML data ``old`` and the configuration ``new``."""
-    a, b = flatten(old), flatten(to_dict(new))
+    a, b = flatten(normalised(old)), flatten(to_dict(new))
     changes = []
     for key in sorted(set(a) | set(b)):
         before, after = a.get(key, _MISSING), b.get(key, _MISSING)

@@ -104,7 +104,8 @@ def run_iteration(layout: CampaignDir, config: Any, parts: Parts, store: Any,
     model = layout.snapshot(iteration - 1) / "model" if previous else None
     staging = layout.staging(iteration)
     staging.mkdir(parents=True, exist_ok=True)
-    ctx = Context(config, layout, iteration, staging, store, log, console)
+    trained_on = tuple(previous["dataset"]["train_ids"]) if previous else ()
+    ctx = Context(config, layout, iteration, staging, store, log, console, trained_on)
     progress = Progress(staging)
     began_iteration = time.perf_counter()
     for stage in stages_for(iteration):

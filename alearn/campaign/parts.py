@@ -33,6 +33,7 @@ class Context:
     store: Any                  # alearn.data.store.Store (open)
     log: logging.Logger
     console: Any = None         # rich.console.Console for progress bars (None: quiet)
+    previous_train_ids: tuple[int, ...] = ()   # the rows the previous iteration's model saw
 
     @property
     def seed(self) -> int:
@@ -46,15 +47,16 @@ class Context:
     def rng(self, stage: str) -> np.random.Generator:
         return np.random.default_rng(self.stage_seed(stage))
 
-    def progress(self, total: int, description: str) -> "StageProgress":
+    def progress(self, total: int | None, description: str) -> "StageProgress":
         """A progress bar for a long stage (a no-op without a console)."""
         return StageProgress(self.console, total, description)
 
 
 class StageProgress:
-    """Context manager around a rich progress bar; ``advance(n)`` moves it."""
+    """Context manager around a rich progress bar; ``advance(n)`` moves it, ``report(done,
+    total)`` sets it (for work whose total is known only once it runs)."""
 
-    def __init__(self, console: Any, total: int, description: str) -> None:
+    def __init__(self, console: Any, total: int | None, description: str) -> None:
         self.console, self.total, self.description = console, total, description
         self._bar: Any = None
         self._task: Any = None
@@ -71,6 +73,10 @@ class StageProgress:
     def advance(self, n: int = 1) -> None:
         if self._bar is not None:
             self._bar.advance(self._task, n)
+
+    def report(self, done: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total)
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:

@@ -1,5 +1,9 @@
 """[descriptor], [model] kind "committee", [train], [augment] kind "taylor", and the spec file of
-``alearn train`` (``TrainSpec``: [data] [descriptor] [model] [train] [augment] [output])."""
+``alearn train`` (``TrainSpec``: [data] [descriptor] [model] [train] [augment] [output]).
+
+The schemas of the plugins ``committee`` (:class:`alearn.train.surrogates.CommitteeSurrogate`)
+and ``taylor`` (:class:`alearn.augment.plugins.TaylorAugmenter`) live here with the shared
+sections they are used with; the plugins declare them as their ``Params``."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from alearn.config.schema import Invalid, option
+from alearn.registry import AUGMENTERS, default_params, kinds_of
 
 
 @dataclass(frozen=True)
@@ -93,17 +98,6 @@ class TaylorConfig:
 
 
 @dataclass(frozen=True)
-class NoTaylor:
-    """No augmentation."""
-
-    kind: Literal["none"] = option("none", doc="augmentation type")
-
-
-def train_augment_kinds() -> dict[str, type]:
-    return {"none": NoTaylor, "taylor": TaylorConfig}
-
-
-@dataclass(frozen=True)
 class TrainDataConfig:
     """[data] of ``alearn train``: where the labelled structures come from."""
 
@@ -132,6 +126,6 @@ class TrainSpec:
     descriptor: DescriptorConfig = option(factory=DescriptorConfig, doc="descriptor of atomic environments")
     model: CommitteeConfig = option(factory=CommitteeConfig, doc="the committee")
     train: TrainConfig = option(factory=TrainConfig, doc="training")
-    augment: Any = option(factory=NoTaylor, doc="force → energy augmentation of the training set", kinds=train_augment_kinds)
+    augment: Any = option(factory=default_params(AUGMENTERS, "none"), doc="force → energy augmentation of the training set (kind = a registered alearn.augmenters plugin; structures a gated augmenter would send to a reference are left out, alearn train has none)", kinds=kinds_of(AUGMENTERS))
     output: OutputConfig = option(factory=OutputConfig, doc="where the model goes")
     seed: int = option(0, doc="seed of initial weights, splits, bootstrap and augmentation", ge=0)

@@ -1,4 +1,10 @@
-"""The campaign file: the top-level schema, plugin registries, and ``load_campaign``."""
+"""The campaign file: the top-level schema and ``load_campaign``.
+
+The plugin sections — ``[reference]``, ``[model]``, ``[augment]``, ``[explore]`` and, inside
+``[select]``, ``measure`` and ``selector`` — are tagged unions assembled from the registries of
+:mod:`alearn.registry`: an installed plugin extends the schema, ``alearn validate`` and
+``docs/config.md`` without an edit here.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from alearn.config.ann import CommitteeConfig, DescriptorConfig, TaylorConfig, TrainConfig
+from alearn.config.ann import DescriptorConfig, TrainConfig
 from alearn.config.dispatch import DispatchConfig
-from alearn.config.explore import ExploreConfig, SelectConfig
-from alearn.config.gpr import GprAugmentConfig, GprConfig
+from alearn.config.explore import SelectConfig
+from alearn.config.legacy import upgrade
 from alearn.config.loop import EvaluateConfig, InitialConfig, LoopConfig, StopConfig
 from alearn.config.schema import ConfigError, build, option
 from alearn.config.store import StoreConfig
+from alearn.registry import (AUGMENTERS, CALCULATORS, EXPLORERS, SURROGATES, default_params,
+                             kinds_of)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -21,28 +29,9 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 
-@dataclass(frozen=True)
-class NoAugment:
-    """No force → energy augmentation."""
-
-    kind: str = option("none", doc="augmentation type")
-
-
-def model_kinds() -> Mapping[str, type]:
-    """Surrogates selectable in [model]."""
-    return {"committee": CommitteeConfig, "gpr": GprConfig}
-
-
-def augment_kinds() -> Mapping[str, type]:
-    """Augmenters selectable in [augment]."""
-    return {"none": NoAugment, "taylor": TaylorConfig, "gpr": GprAugmentConfig}
-
-
 def reference_kinds() -> Mapping[str, type]:
     """Reference calculators selectable in [reference]: every ``alearn.calculators`` plugin."""
-    from alearn.label.registry import calculator_params
-
-    return calculator_params()
+    return kinds_of(CALCULATORS)()
 
 
 @dataclass(frozen=True)
@@ -59,12 +48,12 @@ class Campaign:
     """A whole campaign file."""
 
     campaign: CampaignSection = option(doc="identity and initial structures")
-    reference: Any = option(doc="the reference calculator (kind = a registered plugin)", kinds=reference_kinds)
-    model: Any = option(factory=CommitteeConfig, doc="the surrogate", kinds=model_kinds)
+    reference: Any = option(doc="the reference calculator (kind = a registered alearn.calculators plugin)", kinds=kinds_of(CALCULATORS))
+    model: Any = option(factory=default_params(SURROGATES, "committee"), doc="the surrogate (kind = a registered alearn.surrogates plugin)", kinds=kinds_of(SURROGATES))
     descriptor: DescriptorConfig = option(factory=DescriptorConfig, doc="descriptor of atomic environments")
     train: TrainConfig = option(factory=TrainConfig, doc="training")
-    augment: Any = option(factory=NoAugment, doc="force → energy augmentation", kinds=augment_kinds)
-    explore: ExploreConfig = option(factory=ExploreConfig, doc="exploration")
+    augment: Any = option(factory=default_params(AUGMENTERS, "none"), doc="force → energy augmentation (kind = a registered alearn.augmenters plugin)", kinds=kinds_of(AUGMENTERS))
+    explore: Any = option(factory=default_params(EXPLORERS, "md"), doc="exploration (kind = a registered alearn.explorers plugin)", kinds=kinds_of(EXPLORERS))
     select: SelectConfig = option(factory=SelectConfig, doc="selection")
     dispatch: DispatchConfig = option(factory=DispatchConfig, doc="where reference calculations run")
     store: StoreConfig = option(factory=StoreConfig, doc="labelled-structure store")
@@ -95,6 +84,11 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(path, "", f"is not valid TOML: {exc}") from None
 
 
+def parse_campaign(raw: Mapping[str, Any], file: str | Path | None = None) -> Campaign:
+    """Validate a parsed campaign file (keys of earlier releases mapped: :mod:`alearn.config.legacy`)."""
+    return build(Campaign, upgrade(raw, file), file=file)
+
+
 def load_campaign(path: str | Path) -> Campaign:
     """Read and validate a campaign file."""
-    return build(Campaign, read_toml(path), file=path)
+    return parse_campaign(read_toml(path), path)

@@ -1,15 +1,16 @@
-"""[explore] and [select]: MD walkers, monitors, uncertainty measure, trust window, selection."""
+"""[explore] (the ``md`` explorer's schema) and [select]: MD walkers, monitors, trust window,
+selection.  The uncertainty measure and the selector are plugins (``[select] measure``,
+``[select] selector``), their schemas owned by the plugins (:mod:`alearn.registry`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from alearn.config.schema import Invalid, option
+from alearn.registry import MEASURES, SELECTORS, default_params, kinds_of
 
 Method = Literal["langevin", "bussi", "nose_hoover", "npt", "nve", "displace", "strain"]
-MEASURES = ("max_force_std", "relative_force_std", "energy_std_per_atom", "gpr_std",
-            "extrapolation")
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class MonitorConfig:
 class ExploreConfig:
     """MD walkers on the surrogate."""
 
-    kind: Literal["md"] = option("md", doc="explorer type")
+    kind: Literal["md"] = option("md", doc="explorer (kind = a registered alearn.explorers plugin)")
     timestep_fs: float = option(0.5, doc="MD time step", unit="fs", gt=0.0)
     walkers: int = option(4, doc="walkers per iteration (start structures are used round-robin)", ge=1)
     stages: tuple[StageConfig, ...] = option(factory=lambda: (StageConfig(temperature_K=300.0),), doc="schedule of temperatures, pressures and steps")
@@ -113,28 +114,25 @@ class CloseContactConfig:
 class SelectConfig:
     """Which explored structures go to the reference calculator."""
 
-    measure: Literal["max_force_std", "relative_force_std", "energy_std_per_atom", "gpr_std", "extrapolation", "combined"] = option("max_force_std", doc="uncertainty measure: max_force_std (eV/Å), relative_force_std (σ_F/(|F|+floor)), energy_std_per_atom (eV/atom), gpr_std (GP energy std, eV), extrapolation (descriptor excess in training ranges), combined (max of terms divided by their scales)")
+    measure: Any = option(factory=default_params(MEASURES, "max_force_std"), doc="uncertainty measure (a registered alearn.measures plugin; measure = \"name\" is short for a table with kind = \"name\"): max_force_std (eV/Å), relative_force_std (σ_F/(|F|+floor)), energy_std_per_atom (eV/atom), gpr_std (GP energy std, eV), extrapolation (descriptor excess in training ranges), combined (max of terms divided by their scales)", kinds=kinds_of(MEASURES))
     trust: TrustConfig = option(factory=TrustConfig, doc="trust window")
     budget: int = option(20, doc="maximum reference calculations per iteration", ge=1, safe_to_change=True)
-    force_floor_eV_A: float = option(1.0, doc="relative_force_std: floor added to |F_i|", unit="eV/Å", gt=0.0)
-    extrapolation_min_features: int = option(1, doc="extrapolation: features outside the training range needed for an atom to count", ge=1)
-    combine: dict[str, float] = option(factory=dict, doc="combined: measure name → scale (the term is divided by it), e.g. {max_force_std = 0.2, extrapolation = 0.1}")
-    adaptive: Literal["off", "top_n", "calibrated"] = option("off", doc="adaptive lower level: off; top_n (the budget's most uncertain frames below hi are candidates even under lo); calibrated (lo from earlier iterations' predicted spread vs true error)")
+    adaptive: Literal["off", "top_n", "calibrated"] = option("off", doc="adaptive lower level: off; top_n (the budget's most uncertain frames below hi are candidates even under lo); calibrated (lo from earlier iterations' predicted spread vs true error, set before exploration)")
     target_error: float = option(0.1, doc="calibrated: the true error (unit of the measure's force/energy) at which a structure should be labelled", gt=0.0)
     min_frame_gap: int = option(20, doc="time decorrelation: selected frames of one walker are at least this many MD steps apart", ge=0)
-    diversity: Literal["fps", "kmeans", "none"] = option("fps", doc="fps: farthest-point sampling in the structure descriptor space (starts at the most uncertain frame, then the frames farthest from those taken); kmeans: the most uncertain frame of each of budget k-means clusters (representative rather than extreme picks); none: most uncertain first")
-    descriptor_cutoff_A: float = option(5.0, doc="cutoff of the per-structure inverse-distance histogram used for diversity", unit="Å", gt=0.0)
+    selector: Any = option(factory=default_params(SELECTORS, "fps"), doc="which of more candidates than the budget are labelled (a registered alearn.selectors plugin; selector = \"name\" is short for a table): fps (farthest-point sampling in the structure descriptor space from the most uncertain frame), kmeans (the most uncertain frame of each of budget k-means clusters: representative rather than extreme picks), none (most uncertain first)", kinds=kinds_of(SELECTORS))
+    descriptor_cutoff_A: float = option(5.0, doc="cutoff of the per-structure inverse-distance histogram used by the selectors and the explanations", unit="Å", gt=0.0)
     fragments: FragmentConfig = option(factory=FragmentConfig, doc="fragments of large systems")
     close_contacts: CloseContactConfig = option(factory=CloseContactConfig, doc="close-contact correction set")
 
     def check(self) -> None:
-        if self.adaptive == "calibrated" and self.measure not in ("max_force_std", "energy_std_per_atom", "gpr_std"):
+        if self.adaptive != "calibrated":
+            return
+        from alearn import registry
+
+        measure = registry.plugins(MEASURES).plugin(self.measure.kind)
+        if getattr(measure, "calibrated_against", None) is None:
+            calibrated = [k for k, cls in registry.plugins(MEASURES).loadable().items()
+                          if getattr(cls, "calibrated_against", None)]
             raise Invalid("adaptive", f"'calibrated' needs a measure with a true-error counterpart "
-                          f"(max_force_std, energy_std_per_atom or gpr_std), found measure = {self.measure!r}")
-        if self.measure == "combined" and not self.combine:
-            raise Invalid("combine", "is empty, expected at least one term for measure 'combined'")
-        for name, scale in self.combine.items():
-            if name not in MEASURES:
-                raise Invalid(f"combine.{name}", "is not a measure; expected one of " + ", ".join(MEASURES))
-            if scale <= 0:
-                raise Invalid(f"combine.{name}", f"found {scale}, expected a scale greater than 0")
+                          f"({', '.join(calibrated)}), found measure = {self.measure.kind!r}")

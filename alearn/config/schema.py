@@ -9,7 +9,8 @@ expected (with the closest valid key for a typo).
 Supported field types: ``int``, ``float``, ``str``, ``bool``, :class:`pathlib.Path`,
 ``Literal[...]``, ``tuple[T, ...]``, ``dict[str, T]``, ``T | None`` and nested section
 dataclasses.  A field whose metadata names ``kinds`` is a *plugin* field: the table's ``kind``
-key selects the plugin's own dataclass from that mapping.
+key selects the plugin's own dataclass from that mapping (a plain string is short for a table
+with only ``kind``); the mappings come from :mod:`alearn.registry`.
 
 Cross-field rules live in a section's ``check(self) -> None`` method, which raises
 :class:`Invalid` with the offending key (relative to the section).
@@ -184,8 +185,11 @@ class _Builder:
 
     def plugin(self, kinds: Mapping[str, type], raw: Any, key: str,
                default: str | None) -> Any:
+        if isinstance(raw, str):         # key = "name" is short for key = {kind = "name"}
+            raw = {"kind": raw}
         if not isinstance(raw, Mapping):
-            raise self.error(key, f"found {_show(raw)}, expected a table with a 'kind' key")
+            raise self.error(key, f"found {_show(raw)}, expected a table with a 'kind' key "
+                             "(or a string naming the kind)")
         kind = raw.get("kind", default)
         choices = ", ".join(repr(k) for k in sorted(kinds))
         if kind is None:

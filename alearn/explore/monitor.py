@@ -17,7 +17,7 @@ from ase import Atoms
 from ase.data import chemical_symbols
 
 from alearn.explore.sanity import ClosestPair, PairLimits, closest_pair
-from alearn.select.measures import Measure
+from alearn.config.explore import MonitorConfig
 
 
 class FrameStatus(str, enum.Enum):
@@ -42,36 +42,47 @@ _CODES = {status: k for k, status in enumerate(_STATUSES)}
 
 
 @dataclass(frozen=True)
-class MonitorSpec:
-    """Everything a walker's monitor needs (picklable: travels to the worker)."""
+class TrustWindow:
+    """The trust window [lo, hi) on the uncertainty measure, read once per iteration: below
+    ``lo`` a frame is accurate, from ``hi`` on it failed, in between it is a candidate."""
 
-    measure: Measure
     lo: float
     hi: float
-    every_steps: int = 10
-    limits: PairLimits = PairLimits()
-    near_contact_factor: float = 1.15
-    max_force_eV_A: float = 50.0
-    max_temperature_factor: float = 3.0
-    energy_spike_eV_per_atom: float = 0.5
-    on_failure: str = "rollback"
-    max_rollbacks: int = 3
+
+    def status(self, value: float) -> "FrameStatus":
+        """The class of a sane frame whose measure is ``value``."""
+        if not np.isfinite(value):
+            return FrameStatus.INSANE
+        if value >= self.hi:
+            return FrameStatus.FAILED
+        return FrameStatus.CANDIDATE if value >= self.lo else FrameStatus.ACCURATE
+
+
+@dataclass(frozen=True)
+class MonitorSpec:
+    """Everything a walker's monitor needs (picklable: travels to the worker): the measure, the
+    iteration's trust window, the ``[explore.monitor]`` settings and the pair limits they give."""
+
+    measure: Any                  # an alearn.select.protocol.UncertaintyMeasure
+    window: TrustWindow
+    config: MonitorConfig = MonitorConfig()
 
     @classmethod
-    def from_config(cls, explore_cfg: Any, select_cfg: Any, lo: float | None = None) -> "MonitorSpec":
-        """From ``[explore.monitor]`` and ``[select]`` (``lo`` overrides the trust window's)."""
-        from alearn.select.measures import make_measure
+    def from_config(cls, config: MonitorConfig, measure: Any, window: TrustWindow) -> "MonitorSpec":
+        return cls(measure, window, config)
 
-        mon = explore_cfg.monitor
-        return cls(
-            measure=make_measure(select_cfg),
-            lo=select_cfg.trust.lo if lo is None else lo, hi=select_cfg.trust.hi,
-            every_steps=mon.every_steps,
-            limits=PairLimits.from_config(mon.min_distance_factor, mon.pair_min_distance_A),
-            near_contact_factor=mon.near_contact_factor, max_force_eV_A=mon.max_force_eV_A,
-            max_temperature_factor=mon.max_temperature_factor,
-            energy_spike_eV_per_atom=mon.energy_spike_eV_per_atom,
-            on_failure=mon.on_failure, max_rollbacks=mon.max_rollbacks)
+    @property
+    def limits(self) -> PairLimits:
+        return PairLimits.from_config(self.config.min_distance_factor,
+                                      self.config.pair_min_distance_A)
+
+    @property
+    def lo(self) -> float:
+        return self.window.lo
+
+    @property
+    def hi(self) -> float:
+        return self.window.hi
 
 
 @dataclass(frozen=True)
@@ -90,9 +101,10 @@ class Check:
 class Monitor:
     """Stateful monitor of one walker (remembers the previous energy)."""
 
-    def __init__(self, spec: MonitorSpec, numbers: np.ndarray) -> None:
-        self.spec = spec
-        self.search_A = spec.limits.max_limit(numbers) * spec.near_contact_factor
+    def __init__(self, spec: MonitorSpec, numbers: np.ndarray, surrogate: Any = None) -> None:
+        self.spec, self.config, self.limits = spec, spec.config, spec.limits
+        self.surrogate = surrogate
+        self.search_A = self.limits.max_limit(numbers) * self.config.near_contact_factor
         self.previous_energy: float | None = None
 
     def reset(self, energy: float | None = None) -> None:
@@ -105,27 +117,23 @@ class Monitor:
         reasons = self._finite(atoms, results)
         if reasons:
             return Check(FrameStatus.INSANE, float("nan"), None, reasons, None, float("inf"))
-        got = self.spec.measure.evaluate(results, atoms.numbers)
-        pair = closest_pair(atoms, self.spec.limits, self.search_A)
+        got = self.spec.measure.evaluate(atoms, results, self.surrogate)
+        pair = closest_pair(atoms, self.limits, self.search_A)
         reasons = (self._contact(atoms, pair) + self._force(results)
                    + self._temperature(temperature_K, target_K) + self._spike(atoms, results))
         self.previous_energy = float(results["energy"])
         if not reasons and got.value >= self.spec.hi:
-            reasons_failed = (f"{self.spec.measure.kind} {got.value:.4g} at or above the upper "
-                              f"trust level {self.spec.hi:g}",)
+            reasons_failed = (f"{self.spec.measure.params.kind} {got.value:.4g} at or above the "
+                              f"upper trust level {self.spec.hi:g}",)
         else:
             reasons_failed = ()
         ratio = pair.ratio if pair is not None else float("inf")
         return Check(self._status(got.value, reasons), got.value, got.per_atom,
                      reasons + reasons_failed, pair,
-                     ratio, ratio < self.spec.near_contact_factor)
+                     ratio, ratio < self.config.near_contact_factor)
 
     def _status(self, value: float, reasons: tuple[str, ...]) -> FrameStatus:
-        if reasons or not np.isfinite(value):
-            return FrameStatus.INSANE
-        if value >= self.spec.hi:
-            return FrameStatus.FAILED
-        return FrameStatus.CANDIDATE if value >= self.spec.lo else FrameStatus.ACCURATE
+        return FrameStatus.INSANE if reasons else self.spec.window.status(value)
 
     @staticmethod
     def _finite(atoms: Atoms, results: Mapping[str, Any]) -> tuple[str, ...]:
@@ -144,26 +152,26 @@ class Monitor:
 
     def _force(self, results: Mapping[str, Any]) -> tuple[str, ...]:
         fmax = float(np.linalg.norm(np.asarray(results["forces"]).reshape(-1, 3), axis=1).max(initial=0.0))
-        if fmax <= self.spec.max_force_eV_A:
+        if fmax <= self.config.max_force_eV_A:
             return ()
-        return (f"force {fmax:.1f} eV/Å above {self.spec.max_force_eV_A} eV/Å",)
+        return (f"force {fmax:.1f} eV/Å above {self.config.max_force_eV_A} eV/Å",)
 
     def _temperature(self, temperature_K: float | None, target_K: float | None) -> tuple[str, ...]:
         if temperature_K is None or target_K is None:
             return ()
-        if temperature_K <= self.spec.max_temperature_factor * target_K:
+        if temperature_K <= self.config.max_temperature_factor * target_K:
             return ()
         return (f"temperature runaway: {temperature_K:.0f} K above "
-                f"{self.spec.max_temperature_factor:g} × {target_K:g} K",)
+                f"{self.config.max_temperature_factor:g} × {target_K:g} K",)
 
     def _spike(self, atoms: Atoms, results: Mapping[str, Any]) -> tuple[str, ...]:
         if self.previous_energy is None:
             return ()
         jump = abs(float(results["energy"]) - self.previous_energy) / max(len(atoms), 1)
-        if jump <= self.spec.energy_spike_eV_per_atom:
+        if jump <= self.config.energy_spike_eV_per_atom:
             return ()
         return (f"energy spike: {jump:.3f} eV/atom between monitored frames "
-                f"(limit {self.spec.energy_spike_eV_per_atom} eV/atom)",)
+                f"(limit {self.config.energy_spike_eV_per_atom} eV/atom)",)
 
 
 @dataclass(frozen=True)

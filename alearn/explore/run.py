@@ -1,9 +1,12 @@
 """Run the walkers of one iteration through an engine and collect an :class:`ExplorationResult`.
 
-The loop calls::
+The md explorer (:mod:`alearn.explore.md`) calls::
 
-    plan = walker_plan(cfg.explore, cfg.select, iteration)
-    result = run_walkers(starts, plan, model_dir, engine, rng, out_dir)
+    plan = plan_walkers(explore_cfg, iteration, measure, window)
+    result = run_walkers(starts, plan, model_dir, engine, seed, out_dir)
+
+(:func:`walker_plan` builds the plan from ``[explore]`` and ``[select]`` directly, for the
+stand-alone ``alearn explore`` and for tests.)
 
 ``engine`` is anything with ``submit(fn, *args) -> Future`` (a ``concurrent.futures``
 executor, the Dask engine of :mod:`alearn.label`).  ``out_dir`` receives one
@@ -30,7 +33,7 @@ from ase import Atoms
 from alearn.config.schema import to_dict
 from alearn.files import write_text_atomic
 from alearn.explore.frames import Frame, WalkerFrames
-from alearn.explore.monitor import Counts, FrameStatus, MonitorSpec
+from alearn.explore.monitor import Counts, FrameStatus, MonitorSpec, TrustWindow
 from alearn.explore.walker import CalculatorSpec, Event, WalkerOutcome, WalkerTask, run_walker
 
 INDEX = "index.json"
@@ -57,12 +60,24 @@ class WalkerPlan:
     monitor: MonitorSpec
 
 
-def walker_plan(explore_cfg: Any, select_cfg: Any, iteration: int,
-                lo: float | None = None) -> WalkerPlan:
-    """The plan of ``iteration`` from ``[explore]`` and ``[select]`` (``lo``: adapted level)."""
+def plan_walkers(explore_cfg: Any, iteration: int, measure: Any, window: TrustWindow) -> WalkerPlan:
+    """The plan of ``iteration`` from ``[explore]`` (the md explorer's ``Params``), the
+    iteration's uncertainty measure and its trust window."""
     return WalkerPlan(iteration, stage_for_iteration(explore_cfg.stages, iteration),
                       explore_cfg.timestep_fs, explore_cfg.walkers,
-                      MonitorSpec.from_config(explore_cfg, select_cfg, lo))
+                      MonitorSpec.from_config(explore_cfg.monitor, measure, window))
+
+
+def walker_plan(explore_cfg: Any, select_cfg: Any, iteration: int,
+                lo: float | None = None) -> WalkerPlan:
+    """The plan of ``iteration`` from ``[explore]`` and ``[select]`` (its measure and trust
+    window; ``lo`` overrides the window's lower level)."""
+    from alearn import registry
+
+    trust = select_cfg.trust
+    window = TrustWindow(trust.lo if lo is None else lo, trust.hi)
+    return plan_walkers(explore_cfg, iteration, registry.make(registry.MEASURES, select_cfg.measure),
+                        window)
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,7 @@ class ExplorationResult:
     walkers: tuple[WalkerOutcome, ...]
     lo: float
     hi: float
+    temperature_K: float | None = None     # the thermostat of the stage (None: not recorded)
 
     @property
     def counts(self) -> Counts:
@@ -93,6 +109,7 @@ class ExplorationResult:
 
     def save_index(self) -> None:
         data = {"iteration": self.iteration, "lo": self.lo, "hi": self.hi,
+                "temperature_K": self.temperature_K,
                 "walkers": [_outcome_to_dict(w) for w in self.walkers]}
         write_text_atomic(self.out_dir / INDEX, json.dumps(data, indent=1))
 
@@ -102,7 +119,8 @@ class ExplorationResult:
         out_dir = Path(out_dir)
         data = json.loads((out_dir / INDEX).read_text())
         walkers = tuple(_outcome_from_dict(w) for w in data["walkers"])
-        return cls(data["iteration"], out_dir, walkers, data["lo"], data["hi"])
+        return cls(data["iteration"], out_dir, walkers, data["lo"], data["hi"],
+                   data.get("temperature_K"))
 
 
 def _outcome_to_dict(outcome: WalkerOutcome) -> dict[str, Any]:
@@ -166,7 +184,8 @@ def _harvest(pending: dict[int, Any], outcomes: dict[int, WalkerOutcome], finish
 
 def run_walkers(starts: Sequence[Atoms], plan: WalkerPlan, calculator: CalculatorSpec,
                 engine: Any, seed: int | np.random.Generator, out_dir: str | Path,
-                on_done: Callable[[WalkerOutcome], None] | None = None) -> ExplorationResult:
+                on_done: Callable[[WalkerOutcome], None] | None = None,
+                temperature_K: float | None = None) -> ExplorationResult:
     """Run ``plan.walkers`` walkers (starts used round-robin) through ``engine``; wait for all.
 
     ``seed``: the base seed of :func:`walker_seeds`; ``on_done(outcome)`` is called in this
@@ -196,7 +215,7 @@ def run_walkers(starts: Sequence[Atoms], plan: WalkerPlan, calculator: Calculato
     while pending:
         _harvest(pending, outcomes, {id(f) for f in _done(engine, list(pending.values()))}, on_done)
     result = ExplorationResult(plan.iteration, out_dir, tuple(outcomes[k] for k in range(plan.walkers)),
-                               plan.monitor.lo, plan.monitor.hi)
+                               plan.monitor.lo, plan.monitor.hi, temperature_K)
     result.save_index()
     return result
 
@@ -215,5 +234,5 @@ def describe(result: ExplorationResult) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["ExplorationResult", "WalkerPlan", "describe", "run_walkers", "stage_for_iteration",
-           "walker_plan", "walker_seeds"]
+__all__ = ["ExplorationResult", "WalkerPlan", "describe", "plan_walkers", "run_walkers",
+           "stage_for_iteration", "walker_plan", "walker_seeds"]

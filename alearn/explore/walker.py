@@ -1,5 +1,9 @@
 """One walker: MD (or random displacement / strain sampling) on the surrogate with its monitor.
 
+MD walkers are ASE dynamics with an observer attached (``Dynamics.attach``): the monitor judges
+a frame every ``[explore.monitor] every_steps`` steps; a failed or insane frame rolls the walker
+back to its last trusted frame (fresh velocities, a fresh integrator) or stops it.
+
 A :class:`WalkerTask` is picklable: it carries the surrogate as a *model directory* (loaded in
 the worker by ``alearn.models.load(path).as_calculator()``) or as a picklable zero-argument
 calculator factory, never as a live calculator.  :func:`run_walker` is what the engine runs.
@@ -110,65 +114,97 @@ def _observe(atoms: Atoms, monitor: Monitor, target_K: float | None) -> tuple[Ch
     return monitor.observe(atoms, results, temperature, target_K), results
 
 
+class _Rollback(Exception):
+    """Raised by the observer after a rollback: the integrator was replaced."""
+
+
+class _Stopped(Exception):
+    """Raised by the observer when the walker stops; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class _MdWalker:
-    """The MD loop of one walker, with rollbacks."""
+    """One walker as ASE dynamics with an observer: every ``every_steps`` steps the observer
+    asks the monitor about the frame, stores it and reacts (continue, roll back to the last
+    trusted frame with fresh velocities and a fresh integrator, or stop)."""
 
     def __init__(self, task: WalkerTask, calc: Calculator) -> None:
         self.task = task
         self.rng = np.random.default_rng(task.seed)
         self.atoms = task.start.copy()
         self.atoms.calc = calc
-        self.monitor = Monitor(task.monitor, self.atoms.numbers)
+        self.monitor = Monitor(task.monitor, self.atoms.numbers, getattr(calc, "surrogate", None))
         self.writer = FrameWriter(self.atoms.numbers, self.atoms.pbc)
         self.events: list[Event] = []
         self.rollbacks = 0
         self.trusted = _Trusted(self.atoms.positions.copy(), self.atoms.cell[:].copy(), None)
+        self.base = 0               # the stage step at which the current integrator started
+        self.last = 0               # the stage step of the last judged frame
 
-    def _restart(self) -> None:
+    def _restart(self, step: int) -> None:
         initial_velocities(self.atoms, self.task.stage.temperature_K, self.rng)
         self.dyn = make_dynamics(self.atoms, self.task.stage, self.task.timestep_fs, self.rng)
+        self.dyn.attach(self._observer, interval=self.task.monitor.config.every_steps)
+        self.base = step
+
+    def _observer(self) -> None:
+        if self.dyn.nsteps:          # ASE also calls observers before the first step
+            step = self.base + self.dyn.nsteps
+            self._judge(step, *_observe(self.atoms, self.monitor, self.task.stage.temperature_K))
 
     def run(self) -> tuple[int, str]:
-        self._restart()
+        self._restart(0)
         check, results = _observe(self.atoms, self.monitor, None)
         self.trusted.energy = results.get("energy")
-        step, every, total = 0, self.task.monitor.every_steps, self.task.stage.steps
-        while step < total:
-            n = min(every, total - step)
+        total = self.task.stage.steps
+        while self.last < total:
             try:
-                self.dyn.run(n)
-            except Exception as exc:  # integrator or calculator blew up inside the chunk
-                check = Check(FrameStatus.INSANE, float("nan"), None,
-                              (f"MD failed: {type(exc).__name__}: {exc}",), None, float("inf"))
-                results = {}
-            else:
-                check, results = _observe(self.atoms, self.monitor, self.task.stage.temperature_K)
-            step += n
-            if results:
-                self.writer.add(self.atoms, step, results["energy"], check)
-            stop = self._react(check, step)
-            if stop is not None:
-                return step, stop
-        return step, "completed"
+                self._advance(total)
+            except _Rollback:
+                continue
+            except _Stopped as stop:
+                return self.last, stop.reason
+        return total, "completed"
 
-    def _react(self, check: Check, step: int) -> str | None:
+    def _advance(self, total: int) -> None:
+        """Run the integrator to the end of the stage (the observer judges on the way); a last
+        partial interval is judged at the end, an integrator failure at the next interval."""
+        try:
+            self.dyn.run(total - self.base)
+        except (_Rollback, _Stopped):
+            raise
+        except Exception as exc:  # integrator or calculator blew up between observations
+            check = Check(FrameStatus.INSANE, float("nan"), None,
+                          (f"MD failed: {type(exc).__name__}: {exc}",), None, float("inf"))
+            self._judge(min(self.last + self.task.monitor.config.every_steps, total), check, {})
+            return
+        if self.last < total:
+            self._judge(total, *_observe(self.atoms, self.monitor, self.task.stage.temperature_K))
+
+    def _judge(self, step: int, check: Check, results: dict) -> None:
+        self.last = step
+        if results:
+            self.writer.add(self.atoms, step, results["energy"], check)
         if check.status is FrameStatus.ACCURATE:
             self.trusted = _Trusted(self.atoms.positions.copy(), self.atoms.cell[:].copy(),
                                     self.monitor.previous_energy)
-            return None
+            return
         if check.status is FrameStatus.CANDIDATE:
-            return None
-        spec = self.task.monitor
-        if spec.on_failure == "stop" or self.rollbacks >= spec.max_rollbacks:
+            return
+        config = self.task.monitor.config
+        if config.on_failure == "stop" or self.rollbacks >= config.max_rollbacks:
             self.events.append(Event(step, check.status, check.reasons, "stop"))
-            return check.status.value if spec.on_failure == "stop" else "rollbacks exhausted"
+            raise _Stopped(check.status.value if config.on_failure == "stop" else "rollbacks exhausted")
         self.events.append(Event(step, check.status, check.reasons, "rollback"))
         self.rollbacks += 1
         self.atoms.set_cell(self.trusted.cell, scale_atoms=False)
         self.atoms.positions = self.trusted.positions
         self.monitor.reset(self.trusted.energy)
-        self._restart()
-        return None
+        self._restart(step)
+        raise _Rollback
 
 
 def _sample(task: WalkerTask, atoms: Atoms, rng: np.random.Generator) -> Atoms:
@@ -188,7 +224,7 @@ def _sample(task: WalkerTask, atoms: Atoms, rng: np.random.Generator) -> Atoms:
 
 def _run_sampler(task: WalkerTask, calc: Calculator) -> tuple[FrameWriter, list[Event], int]:
     rng = np.random.default_rng(task.seed)
-    monitor = Monitor(task.monitor, task.start.numbers)
+    monitor = Monitor(task.monitor, task.start.numbers, getattr(calc, "surrogate", None))
     writer = FrameWriter(task.start.numbers, task.start.pbc)
     events: list[Event] = []
     for k in range(1, task.stage.steps + 1):

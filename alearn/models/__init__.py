@@ -1,30 +1,25 @@
 """Surrogate models: committee ANN (``committee``), local GPR (``gpr``), and ``load(path)``.
 
-``load`` reads ``manifest.json`` in a model directory and dispatches on its ``kind`` through
-:data:`LOADERS` (kind → "module:function", imported lazily).
+Surrogates are plugins of the ``alearn.surrogates`` entry-point group
+(:mod:`alearn.models.protocol`); ``load`` reads ``manifest.json`` in a model directory and asks
+the plugin registered under its ``kind`` to load it.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
 from alearn.errors import UserError
 
-#: kind in manifest.json → "module:function" that loads such a model directory
-LOADERS: dict[str, str] = {
-    "committee": "alearn.models.io:load_committee",
-    "gpr": "alearn.models.gpr_io:load_gpr",
-}
-
 
 def load(path: str | Path, **kwargs: Any) -> Any:
     """Load any saved surrogate from its model directory."""
-    from alearn.models.io import read_manifest
+    from alearn import registry
+    from alearn.models.manifest import read_manifest
 
     kind = read_manifest(Path(path)).get("kind")
-    if kind not in LOADERS:
-        raise UserError(f"{path}: unknown model kind {kind!r}; known kinds: {', '.join(sorted(LOADERS))}")
-    module, function = LOADERS[kind].split(":")
-    return getattr(importlib.import_module(module), function)(Path(path), **kwargs)
+    plugins = registry.plugins(registry.SURROGATES)
+    if not isinstance(kind, str) or kind not in plugins:
+        raise UserError(f"{path}: unknown model kind {kind!r}; known kinds: {', '.join(plugins)}")
+    return plugins[kind].load(Path(path), **kwargs)

@@ -7,6 +7,7 @@ pass → energies per structure (K, B); forces and stress of every member by aut
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -18,6 +19,13 @@ from ase import Atoms
 from alearn.descriptors.chebyshev import ChebyshevSpec, Graph, Topology, collate, features, topology
 from alearn.models.network import Activation, CommitteeNetworks
 from alearn.models.prediction import Prediction
+from alearn.models.protocol import PointResult
+
+#: what :meth:`Committee.save` writes (read by :func:`alearn.models.io.load_committee`)
+FORMAT_VERSION = 1
+KIND = "committee"
+WEIGHTS = "weights.safetensors"
+MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -157,21 +165,112 @@ class Committee(torch.nn.Module):
                               dtype=self.dtype, device=self.device)
         return summarise(self.evaluate_fast(graph, pos, stress=stress), graph)
 
-    def as_calculator(self, **kwargs: Any):
-        from alearn.models.calculator import CommitteeCalculator
+    def evaluator(self, *, skin_A: float = 1.0, dtype: str = "float64",
+                  analytic: bool = True) -> "CommitteeEvaluator":
+        """One-structure evaluation for MD (see :class:`CommitteeEvaluator`)."""
+        return CommitteeEvaluator(self, skin_A=skin_A, dtype=dtype, analytic=analytic)
 
-        return CommitteeCalculator(self, **kwargs)
+    def as_calculator(self, **options: Any):
+        """The ASE calculator (:class:`alearn.models.calculator.SurrogateCalculator`)."""
+        from alearn.models.calculator import SurrogateCalculator
+
+        return SurrogateCalculator(self, **options)
 
     def save(self, directory: Path, metrics: dict[str, Any] | None = None) -> Path:
-        from alearn.models.io import save_committee
+        """``manifest.json`` + ``weights.safetensors`` (written first; the manifest last,
+        atomically): format version, kind, elements, descriptor, architecture, metrics, the
+        learned energy offsets and the sha256 of the weights."""
+        from safetensors.torch import save_file
 
-        return save_committee(self, Path(directory), metrics=metrics)
+        from alearn.files import sha256_file, write_text_atomic
 
-    @classmethod
-    def load(cls, directory: Path, *, device: str = "cpu") -> "Committee":
-        from alearn.models.io import load_committee
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().to("cpu").contiguous() for k, v in self.state_dict().items()}
+        save_file(state, str(directory / WEIGHTS))
+        manifest = {
+            "format_version": FORMAT_VERSION, "kind": KIND,
+            "elements": list(self.spec.elements), "descriptor": self.spec.to_dict(),
+            "architecture": {"hidden": list(self.hidden), "activation": self.activation,
+                             "members": self.members,
+                             "weights_per_member": self.networks.n_weights_per_member},
+            "dtype": str(self.dtype).replace("torch.", ""),
+            "metrics": metrics if metrics is not None else self.metadata.get("metrics", {}),
+            "training": self.metadata.get("training", {}),
+            "energy_offsets": {k: list(v) for k, v in self.energy_offsets.items()},
+            "files": {WEIGHTS: sha256_file(directory / WEIGHTS)},
+        }
+        write_text_atomic(directory / MANIFEST, json.dumps(manifest, indent=2, default=float) + "\n",
+                          durable=False)
+        return directory
 
-        return load_committee(Path(directory), device=device)
+
+class CommitteeEvaluator:
+    """Energy, forces, stress (periodic cells) as the committee mean, plus their spreads, for
+    one structure at a time.
+
+    The extras are ``energy_std_per_atom``, ``extrapolation``, ``extrapolation_distance`` and
+    ``energies_members`` (K,).  Pairs are kept in a Verlet list with ``skin_A`` so MD steps
+    reuse them.  ``dtype="float32"`` evaluates in single precision (faster; see docs/ann.md).
+    ``analytic=True`` (default) uses :meth:`Committee.evaluate_fast` (the analytic descriptor
+    derivatives for all members in one pass); ``False`` uses :meth:`Committee.evaluate_graph`
+    (autograd, one backward pass per member; the reference path).
+    """
+
+    properties = ("energy", "free_energy", "forces", "stress", "energy_std", "forces_std",
+                  "max_force_std", "extrapolation", "extrapolation_distance")
+
+    def __init__(self, committee: Committee, *, skin_A: float = 1.0, dtype: str = "float64",
+                 analytic: bool = True) -> None:
+        import copy
+
+        from alearn.descriptors.neighbours import VerletList
+
+        torch_dtype = {"float64": torch.float64, "float32": torch.float32}[dtype]
+        if committee.dtype != torch_dtype:
+            committee = copy.deepcopy(committee).to(dtype=torch_dtype)
+        self.committee = committee
+        self.skin_A = float(skin_A)
+        self.analytic = bool(analytic)
+        self._verlet = VerletList(committee.spec.max_cutoff_A, skin_A)
+        self._topology: tuple[int, Any] | None = None
+
+    def _graph(self, atoms: Atoms) -> Graph:
+        from dataclasses import replace
+
+        pairs = self._verlet.get(atoms)
+        c = self.committee
+        if self._topology is None or self._topology[0] != self._verlet.builds:
+            topo = topology(atoms, c.spec, pairs, skin_A=self.skin_A)
+            graph = collate([atoms], [topo], dtype=c.dtype, device=c.device)
+            self._topology = (self._verlet.builds, graph)
+        graph = self._topology[1]
+        cells = torch.as_tensor(np.asarray(atoms.cell[:])[None], dtype=c.dtype, device=c.device)
+        return replace(graph, cells=cells)
+
+    def __call__(self, atoms: Atoms, *, stress: bool) -> PointResult:
+        graph = self._graph(atoms)
+        c = self.committee
+        pos = torch.as_tensor(atoms.positions, dtype=c.dtype, device=c.device)
+        if self.analytic:
+            out = c.evaluate_fast(graph, pos, stress=stress)
+        else:
+            out = c.evaluate_graph(graph, pos, forces=True, stress=stress)
+        energies = out.energy[:, 0].detach().cpu().numpy().astype(np.float64)
+        forces = out.forces[:, :, :].detach().cpu().numpy().astype(np.float64)
+        mean_f = forces.mean(axis=0)
+        dev = np.sqrt(((forces - mean_f) ** 2).sum(axis=2).mean(axis=0))
+        count, distance = c.extrapolation(graph, out.features.detach())
+        extra = {"energy_std_per_atom": float(energies.std()) / len(atoms),
+                 "extrapolation": count.astype(int),
+                 "extrapolation_distance": distance.astype(np.float64),
+                 "energies_members": energies}
+        stress_mean = stress_std = None
+        if stress:
+            members = voigt(out.stress[:, 0].detach().cpu().numpy().astype(np.float64))
+            stress_mean, stress_std = members.mean(axis=0), members.std(axis=0)
+        return PointResult(float(energies.mean()), mean_f, float(energies.std()), dev,
+                           stress_mean, stress_std, extra)
 
 
 def voigt(tensor: np.ndarray) -> np.ndarray:

@@ -24,10 +24,12 @@ from alearn.data.records import LabelledStructure
 from alearn.descriptors.fingerprints import Features, Fingerprint, make_fingerprint
 from alearn.errors import UserError
 from alearn.models.gpr_fit import FitSettings, FittedSubset, Hyper, SubsetData
+from alearn.models.gpr_io import read_gpr, save_gpr
 from alearn.models.gpr_optimise import fit_subset
 from alearn.models.gpr_predict import SubsetPredictor
 from alearn.models.gpr_subsets import group_structures, rows_per_structure, split_by_budget
 from alearn.models.prediction import Prediction
+from alearn.models.protocol import PointResult
 
 
 @dataclass(frozen=True)
@@ -214,23 +216,70 @@ class LocalGPR:
                 names[i] = self.names[chosen]
         return names
 
-    def as_calculator(self, **kwargs: Any):
-        """An ASE calculator (energy, forces, energy_std, forces_std, max_force_std)."""
-        from alearn.models.gpr_calculator import GprCalculator
+    def evaluator(self, *, with_forces_std: bool = True, sticky: bool = True) -> "GprEvaluator":
+        """One-structure evaluation for MD (see :class:`GprEvaluator`)."""
+        return GprEvaluator(self, with_forces_std=with_forces_std, sticky=sticky)
 
-        return GprCalculator(self, **kwargs)
+    def as_calculator(self, **options: Any):
+        """The ASE calculator (energy, forces, energy_std, forces_std, max_force_std; no stress)."""
+        from alearn.models.calculator import SurrogateCalculator
+
+        return SurrogateCalculator(self, **options)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: Path) -> None:
         """``manifest.json`` + ``tensors.safetensors`` (see :mod:`alearn.models.gpr_io`)."""
-        from alearn.models.gpr_io import save_gpr
-
         save_gpr(self, Path(directory))
 
     @classmethod
     def load(cls, directory: Path) -> "LocalGPR":
         """Read a model written by :meth:`save`."""
-        from alearn.models.gpr_io import load_gpr
+        return cls(*read_gpr(Path(directory)))
 
-        return load_gpr(Path(directory))
 
+def load_gpr(directory: Path) -> LocalGPR:
+    """Read a model written by :meth:`LocalGPR.save`."""
+    return LocalGPR.load(directory)
+
+
+class GprEvaluator:
+    """The local GPR for one structure at a time, so MD can run on it (GPR-driven exploration).
+
+    Results: energy, forces, ``energy_std`` (eV) and, unless ``with_forces_std=False``,
+    ``forces_std`` (per atom, eV/Å) and ``max_force_std``.  No stress: the fingerprints are
+    functions of atomic positions only (inverse distances and finite-system SOAP have no cell;
+    DScribe gives no cell derivatives for periodic SOAP), so asking for it raises ASE's
+    ``PropertyNotImplementedError``.
+
+    Routing: when a group of structures was split into several subsets, a structure is
+    predicted by the subset with the nearest fingerprint centroid.  Switching subsets along a
+    trajectory would make the potential-energy surface jump, so by default (``sticky=True``)
+    the evaluator keeps the subset chosen for the first structure it sees (per atom sequence) —
+    a smooth, energy-conserving surface whose energy std grows when the trajectory leaves that
+    subset's data, which is what the uncertainty monitor is for.  ``sticky=False`` re-routes at
+    every call.
+    """
+
+    def __init__(self, model: LocalGPR, *, with_forces_std: bool = True, sticky: bool = True) -> None:
+        self.model = model
+        self.with_forces_std = with_forces_std
+        self.sticky = sticky
+        self.subsets: dict[tuple[int, ...], str] = {}
+        spreads = ("forces_std", "max_force_std") if with_forces_std else ()
+        self.properties = ("energy", "free_energy", "forces", "energy_std") + spreads
+
+    def subset_for(self, atoms: Atoms) -> str | None:
+        """The subset that predicts ``atoms`` (None: nearest centroid at every call)."""
+        if not self.sticky:
+            return None
+        key = tuple(int(z) for z in atoms.numbers)
+        if key not in self.subsets:
+            self.subsets[key] = self.model.subset_of([atoms])[0]
+        return self.subsets[key]
+
+    def __call__(self, atoms: Atoms, *, stress: bool) -> PointResult:
+        subset = self.subset_for(atoms)
+        pred = self.model.predict([atoms], forces_std=self.with_forces_std,
+                                  subsets=None if subset is None else [subset])
+        return PointResult(float(pred.energy[0]), pred.forces[0], float(pred.energy_std[0]),
+                           pred.forces_std[0] if self.with_forces_std else None)

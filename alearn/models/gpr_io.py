@@ -1,4 +1,4 @@
-"""Saving and loading a :class:`~alearn.models.gpr.LocalGPR` without pickles.
+"""The files of a saved :class:`~alearn.models.gpr.LocalGPR`, without pickles.
 
 ``manifest.json`` holds ``kind: "gpr"``, the format version, the fingerprint spec, the config
 and, per subset, its name, atom sequence, prior mean and hyperparameters; the arrays (training
@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from alearn.config.gpr import GprConfig
 from alearn.config.schema import build, to_dict
-from alearn.descriptors.fingerprints import make_fingerprint
+from alearn.descriptors.fingerprints import Fingerprint, make_fingerprint
 from alearn.errors import UserError
 from alearn.files import write_text_atomic
 from alearn.models.gpr_fit import FittedSubset, Hyper, SubsetData
+from alearn.models.manifest import read_manifest
 
 MANIFEST = "manifest.json"
 TENSORS = "tensors.safetensors"
@@ -33,8 +35,8 @@ def _subset_entry(fitted: FittedSubset, key: tuple[int, ...]) -> dict:
             "use_forces": fitted.data.forces is not None}
 
 
-def save_gpr(model, directory: Path) -> None:
-    """Write the model into ``directory`` (created if needed)."""
+def save_gpr(model: Any, directory: Path) -> None:
+    """Write the parts of ``model`` (fingerprint, subsets, keys, config) into ``directory``."""
     from safetensors.numpy import save_file
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -58,7 +60,7 @@ def _read_manifest(directory: Path) -> dict:
     path = directory / MANIFEST
     if not path.exists():
         raise UserError(f"{directory}: no {MANIFEST}; not a saved GPR model")
-    manifest = json.loads(path.read_text())
+    manifest = read_manifest(directory)
     if manifest.get("kind") != "gpr":
         raise UserError(f"{path}: kind is {manifest.get('kind')!r}, expected 'gpr'")
     if manifest.get("format_version") != FORMAT_VERSION:
@@ -67,11 +69,10 @@ def _read_manifest(directory: Path) -> dict:
     return manifest
 
 
-def load_gpr(directory: Path):
-    """Read a model written by :func:`save_gpr`."""
+def read_gpr(directory: Path) -> tuple[Fingerprint, list[FittedSubset], list[tuple[int, ...]],
+                                       GprConfig | None]:
+    """(fingerprint, fitted subsets, atom sequence of each, config) written by :func:`save_gpr`."""
     from safetensors.numpy import load_file
-
-    from alearn.models.gpr import LocalGPR
 
     manifest = _read_manifest(directory)
     tensors = load_file(str(directory / TENSORS))
@@ -86,4 +87,4 @@ def load_gpr(directory: Path):
                                     int(entry["failed_starts"]), float(entry["fit_s"])))
         keys.append(tuple(int(z) for z in entry["numbers"]))
     config = build(GprConfig, manifest["config"]) if manifest.get("config") else None
-    return LocalGPR(make_fingerprint(manifest["fingerprint"]), subsets, keys, config)
+    return make_fingerprint(manifest["fingerprint"]), subsets, keys, config

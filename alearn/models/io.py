@@ -1,15 +1,15 @@
-"""Save and load a committee: ``manifest.json`` + ``weights.safetensors`` (no pickles).
+"""Reading saved models: ``manifest.json`` of any model directory, and a committee
+(``manifest.json`` + ``weights.safetensors``, no pickles) written by :meth:`Committee.save`.
 
-The manifest carries the format version, ``kind = "committee"``, elements, descriptor,
-architecture, metrics, the learned per-fragment-type energy offsets (``energy_offsets``: type
-key → one value in eV per member; absent in older models, which load with none) and the sha256
-of every file.  Tensors are saved on the CPU in their own
-dtype, so a model trained on a GPU loads anywhere.
+The committee manifest carries the format version, ``kind = "committee"``, elements,
+descriptor, architecture, metrics, the learned per-fragment-type energy offsets
+(``energy_offsets``: type key → one value in eV per member; absent in older models, which load
+with none) and the sha256 of every file.  Tensors are saved on the CPU in their own dtype, so
+a model trained on a GPU loads anywhere.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,53 +17,23 @@ import torch
 
 from alearn.descriptors.chebyshev import ChebyshevSpec
 from alearn.errors import UserError
-from alearn.files import sha256_file, write_text_atomic
+from alearn.files import sha256_file
+from alearn.models.manifest import read_manifest
+from alearn.models.committee import FORMAT_VERSION, KIND, MANIFEST, WEIGHTS, Committee
 
-FORMAT_VERSION = 1
-KIND = "committee"
-WEIGHTS = "weights.safetensors"
-MANIFEST = "manifest.json"
-
-
-def save_committee(committee: Any, directory: Path, *, metrics: dict[str, Any] | None = None) -> Path:
-    """Write the model directory; the manifest is written last (atomically)."""
-    from safetensors.torch import save_file
-
-    directory.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to("cpu").contiguous() for k, v in committee.state_dict().items()}
-    save_file(state, str(directory / WEIGHTS))
-    manifest = {
-        "format_version": FORMAT_VERSION, "kind": KIND,
-        "elements": list(committee.spec.elements), "descriptor": committee.spec.to_dict(),
-        "architecture": {"hidden": list(committee.hidden), "activation": committee.activation,
-                         "members": committee.members,
-                         "weights_per_member": committee.networks.n_weights_per_member},
-        "dtype": str(committee.dtype).replace("torch.", ""),
-        "metrics": metrics if metrics is not None else committee.metadata.get("metrics", {}),
-        "training": committee.metadata.get("training", {}),
-        "energy_offsets": {k: list(v) for k, v in getattr(committee, "energy_offsets", {}).items()},
-        "files": {WEIGHTS: sha256_file(directory / WEIGHTS)},
-    }
-    write_text_atomic(directory / MANIFEST, json.dumps(manifest, indent=2, default=float) + "\n",
-                      durable=False)
-    return directory
+__all__ = ["FORMAT_VERSION", "KIND", "MANIFEST", "WEIGHTS", "load_committee", "read_manifest",
+           "save_committee"]
 
 
-def read_manifest(directory: Path) -> dict[str, Any]:
-    path = Path(directory) / MANIFEST
-    if not path.is_file():
-        raise UserError(f"{directory} is not a model directory: {MANIFEST} is missing")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path} is not valid JSON ({exc}); the model directory is damaged") from None
+def save_committee(committee: Committee, directory: Path, *,
+                   metrics: dict[str, Any] | None = None) -> Path:
+    """Write the model directory (:meth:`Committee.save`)."""
+    return committee.save(Path(directory), metrics=metrics)
 
 
-def load_committee(directory: Path, *, device: str = "cpu") -> Any:
-    """Load a committee saved by :func:`save_committee` (checks version and checksums)."""
+def load_committee(directory: Path, *, device: str = "cpu") -> Committee:
+    """Load a committee saved by :meth:`Committee.save` (checks version and checksums)."""
     from safetensors.torch import load_file
-
-    from alearn.models.committee import Committee
 
     manifest = read_manifest(directory)
     if manifest.get("kind") != KIND or manifest.get("format_version") != FORMAT_VERSION:

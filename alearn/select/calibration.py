@@ -63,41 +63,25 @@ def calibrate(predicted: Sequence[float], true: Sequence[float],
                              target_error, lo)
 
 
-#: measures whose value has a true-error counterpart, and how that error is computed
-CALIBRATED_MEASURES = ("max_force_std", "energy_std_per_atom", "gpr_std")
-
-
-def true_error(measure: str, atoms: Any, energy: float, forces: np.ndarray | None) -> float:
-    """The surrogate's actual error on a labelled structure, in the unit of ``measure``.
-
-    ``atoms.calc`` holds the surrogate's results; ``energy``/``forces`` are the reference labels.
-    max_force_std → max_i |F_i − F_i^ref| (eV/Å); energy_std_per_atom → |ΔE|/N; gpr_std → |ΔE|.
-    """
-    if measure == "max_force_std":
-        if forces is None:
-            raise UserError("calibrating 'max_force_std' needs reference forces in the held-out data")
-        return float(np.max(np.linalg.norm(atoms.get_forces() - forces, axis=1)))
-    delta = abs(float(atoms.get_potential_energy()) - energy)
-    if measure == "energy_std_per_atom":
-        return delta / len(atoms)
-    if measure == "gpr_std":
-        return delta
-    raise UserError(f"the measure {measure!r} cannot be calibrated against a true error; "
-                    f"use one of {', '.join(CALIBRATED_MEASURES)}")
-
-
 def calibrate_on_labelled(rows: Sequence[Any], calculator: Any, measure: Any,
                           target_error: float) -> CalibrationReport:
     """Calibrate ``measure`` of ``calculator`` on labelled rows it was not trained on.
 
     ``rows`` are :class:`~alearn.data.records.LabelledStructure` (the campaign's held-out
-    reference structures); the spread is what the measure reads from the calculator's results.
+    reference structures); the spread is what the measure reads from the calculator's results,
+    the true error the measure's own ``true_error`` against the reference labels.
     """
     predicted, true = [], []
+    surrogate = getattr(calculator, "surrogate", None)
     for row in rows:
         atoms = row.atoms.copy()
         atoms.calc = calculator
         atoms.get_forces()
-        predicted.append(measure.evaluate(atoms.calc.results, atoms.numbers).value)
-        true.append(true_error(measure.kind, atoms, row.labels.energy, row.labels.forces))
+        results = atoms.calc.results
+        error = measure.true_error(atoms, results, row.labels)
+        if error is None:
+            raise UserError(f"the measure {measure.params.kind!r} has no true-error counterpart "
+                            "and cannot be calibrated; choose another [select] measure")
+        predicted.append(measure.evaluate(atoms, results, surrogate).value)
+        true.append(error)
     return calibrate(predicted, true, target_error)

@@ -1,20 +1,22 @@
 """Selection: which explored frames go to the reference calculator.
 
-:func:`select_candidates` applies the trust window [lo, hi) to every stored frame (accurate /
-candidate / failed, counted per walker and for the iteration), optionally adapts the lower
-level (``top_n`` or ``calibrated``), keeps candidates of one walker at least ``min_frame_gap``
-MD steps apart (most uncertain first), and — when more remain than the budget — picks the
-budget by farthest-point sampling in the structure-fingerprint space, starting from the most
-uncertain frame (``diversity = "kmeans"``: the most uncertain frame of each of ``budget``
-k-means clusters of that space).  Each selected structure carries an explanation: the atom
-with the largest per-atom uncertainty and its environment.  For large systems with ``[select.fragments]``
-enabled, the structure to label is the fragment cut around that atom.
+:func:`select_candidates` reads the class the explorer gave every stored frame against the
+iteration's trust window (accurate / candidate / failed, counted per walker and for the
+iteration: frames are classified once, by exploration), with ``adaptive = "top_n"`` promotes
+the most uncertain accurate frames when fewer candidates than the budget reached ``lo``, keeps
+candidates of one walker at least ``min_frame_gap`` MD steps apart (most uncertain first), and
+— when more remain than the budget — lets the ``[select] selector`` plugin pick the budget
+(``fps``: farthest-point sampling in the structure-fingerprint space from the most uncertain
+frame; ``kmeans``: the most uncertain frame of each of ``budget`` k-means clusters; ``none``:
+most uncertain first).  Each selected structure carries an explanation: the atom with the
+largest per-atom uncertainty and its environment.  For large systems with
+``[select.fragments]`` enabled, the structure to label is the fragment cut around that atom.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 from ase import Atoms
@@ -22,14 +24,16 @@ from ase.data import chemical_symbols, covalent_radii
 from ase.neighborlist import neighbor_list
 
 from alearn.explore.frames import WalkerFrames
-from alearn.explore.monitor import Counts, FrameStatus
+from alearn.errors import UserError
+from alearn.explore.monitor import Counts, FrameStatus, TrustWindow
 from alearn.select.calibration import CalibrationReport
-from alearn.select.diversity import (decorrelate, element_pairs, farthest_point_sampling, fingerprint,
-                                     representatives)
+from alearn.select.diversity import decorrelate
 from alearn.select.fragments import Fragment, cut_fragment
+from alearn.select.protocol import CandidatePool
+from alearn.select.window import top_n_lo
 
-_CAND, _FAIL, _INSANE = (FrameStatus.CANDIDATE.code, FrameStatus.FAILED.code,
-                         FrameStatus.INSANE.code)
+_ACC, _CAND, _INSANE = (FrameStatus.ACCURATE.code, FrameStatus.CANDIDATE.code,
+                        FrameStatus.INSANE.code)
 
 
 @dataclass(frozen=True)
@@ -86,25 +90,6 @@ class Selection:
                                    f"{s.explanation.text}" for s in self.selected])
 
 
-def classify(codes: np.ndarray, measure: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Status codes against [lo, hi); insane frames stay insane."""
-    out = np.where(measure >= hi, _FAIL, np.where(measure >= lo, _CAND,
-                                                  FrameStatus.ACCURATE.code))
-    return np.where(np.asarray(codes) == _INSANE, _INSANE, out).astype(np.int64)
-
-
-def effective_lo(values: np.ndarray, cfg: Any, calibration: CalibrationReport | None) -> float:
-    """The lower trust level after adaptation (``values``: measures of all sane frames)."""
-    lo, hi = cfg.trust.lo, cfg.trust.hi
-    if cfg.adaptive == "calibrated" and calibration is not None and calibration.suggested_lo is not None:
-        return float(min(max(calibration.suggested_lo, 0.0), np.nextafter(hi, 0.0)))
-    if cfg.adaptive == "top_n":
-        below = np.sort(values[values < hi])[::-1]
-        if len(below) and np.sum(below >= lo) < cfg.budget:
-            return float(min(lo, below[min(cfg.budget, len(below)) - 1]))
-    return float(lo)
-
-
 def explain(atoms: Atoms, per_atom: np.ndarray | None, cutoff_A: float, kind: str) -> Explanation:
     """The atom with the largest per-atom uncertainty and its environment."""
     if per_atom is None or len(per_atom) == 0:
@@ -125,24 +110,33 @@ def explain(atoms: Atoms, per_atom: np.ndarray | None, cutoff_A: float, kind: st
     return Explanation(atom, element, float(per_atom[atom]), bonded, int(mine.sum()), text)
 
 
-def _pick(pool: list[tuple[int, int]], frames: dict[int, WalkerFrames], cfg: Any) -> list[tuple[int, int]]:
-    values = np.array([frames[w].measure[k] for w, k in pool])
+def _pool(candidates: list[tuple[int, int]], frames: dict[int, WalkerFrames], cfg: Any,
+          surrogate: Callable[[], Any], seed: int) -> CandidatePool:
+    values = np.array([frames[w].measure[k] for w, k in candidates], dtype=np.float64)
+    return CandidatePool(
+        values=values, walkers=np.array([w for w, _ in candidates], dtype=np.int64),
+        steps=np.array([int(frames[w].steps[k]) for w, k in candidates], dtype=np.int64),
+        frames=lambda i: frames[candidates[i][0]].atoms(candidates[i][1]),
+        per_atom=lambda i: frames[candidates[i][0]].frame(candidates[i][1]).per_atom,
+        surrogate=surrogate, fingerprint_cutoff_A=cfg.descriptor_cutoff_A, seed=seed)
+
+
+def _pick(candidates: list[tuple[int, int]], frames: dict[int, WalkerFrames], cfg: Any,
+          selector: Any, surrogate: Callable[[], Any], seed: int) -> list[tuple[int, int]]:
+    pool = _pool(candidates, frames, cfg, surrogate, seed)
     if len(pool) <= cfg.budget:
-        return [pool[m] for m in np.argsort(-values, kind="stable")]
-    if cfg.diversity == "none":
-        return [pool[m] for m in np.argsort(-values, kind="stable")[:cfg.budget]]
-    structures = [frames[w].atoms(k) for w, k in pool]
-    pairs = element_pairs(structures)
-    points = np.array([fingerprint(a, pairs, cfg.descriptor_cutoff_A) for a in structures])
-    if cfg.diversity == "kmeans":
-        return [pool[m] for m in representatives(points, values, cfg.budget)]
-    chosen = farthest_point_sampling(points, cfg.budget, first=int(np.argmax(values)))
-    return [pool[m] for m in chosen]
+        return [candidates[m] for m in np.argsort(-pool.values, kind="stable")]
+    chosen = [int(m) for m in selector.select(pool, cfg.budget)]
+    if len(set(chosen)) != len(chosen) or len(chosen) > cfg.budget or \
+            any(not 0 <= m < len(pool) for m in chosen):
+        raise UserError(f"the selector {cfg.selector.kind!r} returned {chosen}: expected at most "
+                        f"{cfg.budget} distinct indices below {len(pool)}")
+    return [candidates[m] for m in chosen]
 
 
 def _selected(frames: WalkerFrames, k: int, cfg: Any) -> Selected:
     frame = frames.frame(k)
-    why = explain(frame.atoms, frame.per_atom, cfg.descriptor_cutoff_A, cfg.measure)
+    why = explain(frame.atoms, frame.per_atom, cfg.descriptor_cutoff_A, cfg.measure.kind)
     frag_cfg = cfg.fragments
     fragment = None
     if frag_cfg.enabled and len(frame.atoms) > frag_cfg.min_atoms and why.atom is not None:
@@ -153,22 +147,39 @@ def _selected(frames: WalkerFrames, k: int, cfg: Any) -> Selected:
     return Selected(frame.walker, frame.step, frame.measure, target, frame.atoms, why, fragment)
 
 
-def select_candidates(result: Any, cfg: Any, *,
+def select_candidates(result: Any, cfg: Any, *, selector: Any = None,
+                      surrogate: Callable[[], Any] | None = None, seed: int = 0,
                       calibration: CalibrationReport | None = None) -> Selection:
-    """Select this iteration's structures from an :class:`ExplorationResult` (``cfg``: [select])."""
+    """Select this iteration's structures from an :class:`ExplorationResult` (``cfg``: [select];
+    ``selector``: the plugin, by default the one ``cfg.selector`` configures; ``surrogate``:
+    loads the exploring model for selectors that need it; ``calibration``: what set the
+    window's lower level, recorded in the selection)."""
+    if selector is None:
+        from alearn import registry
+
+        selector = registry.make(registry.SELECTORS, cfg.selector)
     frames = {w.walker: result.walker_frames(w.walker) for w in result.walkers}
-    sane = [f.measure[f.status != _INSANE] for f in frames.values()]
-    lo = effective_lo(np.concatenate(sane) if sane else np.zeros(0), cfg, calibration)
-    per_walker, pool, n_candidates = [], [], 0
+    window = TrustWindow(result.lo, result.hi)
+    lo = window.lo
+    if cfg.adaptive == "top_n":
+        sane = [f.measure[f.status != _INSANE] for f in frames.values()]
+        lo = top_n_lo(np.concatenate(sane) if sane else np.zeros(0), window, cfg.budget)
+    per_walker, candidates, n_candidates = [], [], 0
     for walker, wf in frames.items():
-        codes = classify(wf.status, wf.measure, lo, cfg.trust.hi)
-        per_walker.append((walker, Counts.of(codes)))
-        cand = np.flatnonzero(codes == _CAND)
+        per_walker.append((walker, Counts.of(wf.status)))
+        promoted = (wf.status == _ACC) & (wf.measure >= lo)
+        cand = np.flatnonzero((wf.status == _CAND) | promoted)
         n_candidates += len(cand)
         kept = decorrelate(wf.steps[cand], wf.measure[cand], cfg.min_frame_gap)
-        pool.extend((walker, int(cand[m])) for m in kept)
-    chosen = _pick(pool, frames, cfg)
+        candidates.extend((walker, int(cand[m])) for m in kept)
+    no_model = lambda: _no_surrogate()  # noqa: E731
+    chosen = _pick(candidates, frames, cfg, selector, surrogate or no_model, seed)
     selected = tuple(_selected(frames[w], k, cfg) for w, k in chosen)
     total = sum((c for _, c in per_walker), Counts())
-    return Selection(result.iteration, lo, cfg.trust.hi, cfg.adaptive, total, tuple(per_walker),
-                     n_candidates, len(pool), selected, calibration)
+    return Selection(result.iteration, lo, window.hi, cfg.adaptive, total, tuple(per_walker),
+                     n_candidates, len(candidates), selected, calibration)
+
+
+def _no_surrogate() -> Any:
+    raise UserError("this selector needs the exploring surrogate, which was not given to "
+                    "select_candidates (pass surrogate=...)")

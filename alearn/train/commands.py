@@ -56,14 +56,17 @@ def training_data(spec: Any, base: Path = Path(".")) -> tuple[list, list]:
 
     from alearn.train.data import read_files, read_store
 
+    from alearn import registry
+
     train = read_store(store_location(spec.data.store, base)) if spec.data.store else []
     train += read_files(spec.data.train)
     valid = read_files(spec.data.valid)
-    if getattr(spec.augment, "kind", "none") == "taylor":
-        from alearn.augment.taylor import taylor_augment
-
-        train = train + taylor_augment(train, spec.augment, np.random.default_rng(spec.seed + 1))
-    return train, valid
+    result = registry.make(registry.AUGMENTERS, spec.augment).augment(
+        train, np.random.default_rng(spec.seed + 1))
+    if result.to_label:
+        print(f"[augment] {spec.augment.kind}: {len(result.to_label)} structures above its gate "
+              "are left out (alearn train has no reference calculator to label them)")
+    return train + list(result.added), valid
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -55,13 +55,50 @@ def _device(cfg: TrainConfig) -> str:
     return cfg.device
 
 
+def architecture_changes(warm: Committee, descriptor_cfg: DescriptorConfig,
+                         model_cfg: CommitteeConfig) -> list[str]:
+    """How the configuration differs from the architecture of ``warm`` (empty: it fits).
+
+    Members, activation, explicit hidden widths and the descriptor (cutoffs, orders, an
+    explicit element list) must match; ``hidden = "auto"`` keeps the earlier widths (the
+    policy resizes only fresh models, ``[loop] fresh_every``)."""
+    spec, changes = warm.spec, []
+    wanted = {"members": model_cfg.members, "activation": model_cfg.activation,
+              "radial_cutoff_A": descriptor_cfg.radial_cutoff_A,
+              "angular_cutoff_A": descriptor_cfg.angular_cutoff_A,
+              "radial_order": descriptor_cfg.radial_order,
+              "angular_order": descriptor_cfg.angular_order}
+    found = {"members": warm.members, "activation": warm.activation,
+             "radial_cutoff_A": spec.radial_cutoff_A, "angular_cutoff_A": spec.angular_cutoff_A,
+             "radial_order": spec.radial_order, "angular_order": spec.angular_order}
+    if model_cfg.hidden != "auto":
+        wanted["hidden"], found["hidden"] = tuple(model_cfg.hidden), tuple(warm.hidden)
+    if descriptor_cfg.elements:
+        wanted["elements"] = ChebyshevSpec(tuple(descriptor_cfg.elements)).elements
+        found["elements"] = spec.elements
+    for key, value in wanted.items():
+        if found[key] != value:
+            changes.append(f"{key} {_show(found[key])} -> {_show(value)}")
+    return changes
+
+
+def _show(value: Any) -> str:
+    return str(list(value)) if isinstance(value, tuple) else str(value)
+
+
 def build_model(train: Sequence[LabelledStructure], valid: Sequence[LabelledStructure],
                 descriptor_cfg: DescriptorConfig, model_cfg: CommitteeConfig, seed: int,
                 warm_start: Committee | None) -> Committee:
-    """A fresh committee sized for the data, or a copy of ``warm_start``."""
+    """A fresh committee sized for the data, or a copy of ``warm_start`` (a UserError naming
+    the differences when the configuration no longer fits it: :func:`architecture_changes`)."""
     if warm_start is not None:
         import copy
 
+        changes = architecture_changes(warm_start, descriptor_cfg, model_cfg)
+        if changes:
+            raise UserError("warm start: the configuration does not fit the earlier model ("
+                            + "; ".join(changes) + "); restore those settings or train a "
+                            "fresh model (no warm start)")
         model = copy.deepcopy(warm_start).to(torch.float64)
         missing = set(elements_of(list(train) + list(valid))) - set(model.spec.elements)
         if missing:

@@ -155,11 +155,12 @@ def test_calibrated_lower_level_comes_from_held_out_errors(tmp_path: Path) -> No
         "min_frame_gap = 0": 'min_frame_gap = 0\nadaptive = "calibrated"\ntarget_error = 0.01'})
     assert main(["run", str(toml), "--dir", str(tmp_path / "run"), "--quiet"]) == 0
     manifests = verify_all(CampaignDir(tmp_path / "run"))
-    selects = [json.loads((tmp_path / "run" / "iterations" / f"{m['iteration']:04d}" / "progress.json")
-                          .read_text())["stages"]["select"]["summary"] for m in manifests[1:]]
-    calibrated = [s for s in selects if s.get("calibration")]
-    assert calibrated, selects
-    for summary in calibrated:
-        report = summary["calibration"]
+    stages = [json.loads((tmp_path / "run" / "iterations" / f"{m['iteration']:04d}" / "progress.json")
+                         .read_text())["stages"] for m in manifests[1:]]
+    calibrated = [s for s in stages if s["explore"]["summary"].get("calibration")]
+    assert calibrated, stages
+    for stage in calibrated:       # the window is set before exploration and used by selection
+        explore, select = stage["explore"]["summary"], stage["select"]["summary"]
+        report = explore["calibration"]
         assert report["structures"] >= 3 and report["slope"] > 0
-        assert summary["lo"] == pytest.approx(min(report["suggested_lo"], 5.0))
+        assert explore["lo"] == pytest.approx(min(report["suggested_lo"], 5.0)) == select["lo"]

@@ -52,9 +52,11 @@ class _Kinds(Mapping[str, type]):
 @pytest.fixture()
 def fake_reference_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     """[reference] offers the kinds 'fake' and 'broken' in these tests, whatever is installed."""
-    import alearn.label.registry as registry
+    import alearn.registry as registry
 
-    monkeypatch.setattr(registry, "calculator_params", lambda: _Kinds())
+    real = registry.schemas
+    monkeypatch.setattr(registry, "schemas",
+                        lambda role: _Kinds() if role is registry.CALCULATORS else real(role))
 
 
 @pytest.fixture()

@@ -28,8 +28,8 @@ pair_min_distance_A = { "O-H" = 0.7 }
 on_failure = "stop"
 
 [select]
-measure = "combined"
-combine = { max_force_std = 0.2, extrapolation = 0.1 }
+measure = { kind = "combined", terms = { max_force_std = 0.2, extrapolation = 0.1 } }
+selector = "kmeans"
 adaptive = "top_n"
 budget = 12
 [select.trust]
@@ -51,7 +51,8 @@ def test_full_sections_round_trip():
     select = build(SelectConfig, raw["select"], path="select")
     assert [s.method for s in explore.stages] == ["langevin", "npt"]
     assert explore.stages[1].barostat == "full" and explore.monitor.on_failure == "stop"
-    assert select.combine == {"max_force_std": 0.2, "extrapolation": 0.1}
+    assert select.measure.terms == {"max_force_std": 0.2, "extrapolation": 0.1}
+    assert select.selector.kind == "kmeans"
     assert select.fragments.saturate and select.close_contacts.margin_A == 0.2
     assert build(ExploreConfig, to_dict(explore)) == explore
     assert build(SelectConfig, to_dict(select)) == select

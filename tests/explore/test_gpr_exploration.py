@@ -13,6 +13,7 @@ from alearn.config.explore import ExploreConfig, SelectConfig, StageConfig, Trus
 from alearn.config.gpr import GprConfig
 from alearn.data.records import Labels, LabelledStructure, Provenance, Source
 from alearn.explore.run import run_walkers, walker_plan
+from alearn.select.measures import GprStd
 from alearn.models import load
 
 
@@ -35,7 +36,7 @@ def gpr_dir(tmp_path_factory):
 
 def test_gp_std_grows_away_from_the_data(tmp_path, gpr_dir):
     start = molecule("H2O")
-    select = SelectConfig(measure="gpr_std", trust=TrustConfig(lo=1e-3, hi=100.0))
+    select = SelectConfig(measure=GprStd.Params(), trust=TrustConfig(lo=1e-3, hi=100.0))
     medians = []
     for sigma in (0.02, 0.25):
         explore = ExploreConfig(walkers=1, stages=(StageConfig(temperature_K=300.0, steps=8,

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from alearn.explore.monitor import Counts, FrameStatus, Monitor, MonitorSpec
+from alearn.config.explore import MonitorConfig
+from alearn.explore.monitor import Counts, FrameStatus, Monitor, MonitorSpec, TrustWindow
 from alearn.explore.sanity import PairLimits, min_pair_distances, parse_pair
 from alearn.select.measures import MaxForceStd
 
@@ -22,7 +23,7 @@ def results(std: float, force: float = 1.0, energy: float = -14.0, n: int = 3) -
 
 
 def spec(**kwargs) -> MonitorSpec:
-    return MonitorSpec(measure=MaxForceStd(), lo=0.1, hi=0.5, **kwargs)
+    return MonitorSpec(MaxForceStd(MaxForceStd.Params()), TrustWindow(0.1, 0.5), MonitorConfig(**kwargs))
 
 
 def test_scripted_trajectory_walks_through_the_trust_window():
@@ -48,7 +49,7 @@ def test_non_finite_numbers_are_insane():
 
 
 def test_close_contact_below_per_pair_limit_is_insane_and_named():
-    monitor = Monitor(spec(limits=PairLimits(0.6)), water().numbers)
+    monitor = Monitor(spec(min_distance_factor=0.6), water().numbers)
     fine = monitor.observe(water(0.96), results(0.02))
     assert fine.status is FrameStatus.ACCURATE and not fine.near_contact
     limit = 0.6 * (0.66 + 0.31)                     # ASE covalent radii of O and H
@@ -64,7 +65,7 @@ def test_close_contact_below_per_pair_limit_is_insane_and_named():
 def test_pair_override_changes_the_limit():
     limits = PairLimits.from_config(0.6, {"H-O": 1.0})
     assert limits.limit(8, 1) == 1.0 and limits.limit(1, 1) == pytest.approx(0.6 * 0.62)
-    check = Monitor(spec(limits=limits), water().numbers).observe(water(0.96), results(0.02))
+    check = Monitor(spec(pair_min_distance_A={"H-O": 1.0}), water().numbers).observe(water(0.96), results(0.02))
     assert check.status is FrameStatus.INSANE
     assert parse_pair("O-H") == (1, 8)
 

@@ -81,25 +81,28 @@ def test_rollbacks_until_exhausted(tmp_path, cluster):
 
 def test_rollback_restores_the_last_trusted_frame_with_fresh_velocities(tmp_path, cluster):
     from alearn.explore.monitor import Check
-    from alearn.explore.walker import WalkerTask, _MdWalker
+    from alearn.explore.walker import WalkerTask, _MdWalker, _Rollback
 
     plan = plan_for(StageConfig(temperature_K=300.0, steps=100), walkers=1)
     task = WalkerTask(0, 0, cluster, plan.stage, plan.timestep_fs, plan.monitor,
                       fake_factory(cluster), 3, tmp_path / "w.npz")
     walker = _MdWalker(task, fake_factory(cluster)())
-    walker._restart()
+    walker._restart(0)
+    assert [o[0] for o in walker.dyn.observers] == [walker._observer]   # ASE drives the monitor
+    walker.dyn.observers.clear()                                       # here: judged by hand
     walker.dyn.run(5)
     good = Check(FrameStatus.ACCURATE, 0.01, None, (), None, np.inf)
-    assert walker._react(good, 5) is None
+    walker._judge(5, good, {})
     trusted, momenta = walker.atoms.positions.copy(), walker.atoms.get_momenta().copy()
     walker.dyn.run(20)
     assert not np.allclose(walker.atoms.positions, trusted)
     bad = Check(FrameStatus.FAILED, 0.9, None, ("too uncertain",), None, np.inf)
-    assert walker._react(bad, 25) is None
+    with pytest.raises(_Rollback):
+        walker._judge(25, bad, {})
     assert np.array_equal(walker.atoms.positions, trusted)
     assert not np.allclose(walker.atoms.get_momenta(), momenta)
     assert walker.rollbacks == 1 and walker.events[-1].action == "rollback"
-    assert walker.atoms.get_temperature() > 0
+    assert walker.atoms.get_temperature() > 0 and walker.base == 25 and walker.dyn.nsteps == 0
 
 
 @pytest.mark.parametrize("method", ["langevin", "bussi", "nose_hoover", "nve"])

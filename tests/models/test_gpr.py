@@ -283,7 +283,7 @@ def test_calculator_sticks_to_one_subset_along_a_trajectory():
     atoms.set_momenta(np.random.default_rng(1).normal(0, 0.05, (3, 3)))
     start = atoms.get_total_energy()
     VelocityVerlet(atoms, timestep=0.1 * units.fs).run(30)
-    assert calc.subsets == {(8, 1, 1): first}
+    assert calc.evaluate.subsets == {(8, 1, 1): first}
     assert atoms.get_potential_energy() == pytest.approx(
         float(model.predict([atoms], subsets=[first]).energy[0]), abs=1e-12)
     assert atoms.get_total_energy() == pytest.approx(start, abs=5e-3)

@@ -5,16 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alearn.config.explore import SelectConfig, TrustConfig
+from alearn.config.explore import SelectConfig
+from alearn.config.schema import build
 from alearn.explore.run import ExplorationResult
 from alearn.select.calibration import calibrate
 from alearn.select.selector import select_candidates
+from alearn.select.window import trust_window
 
 
 def cfg(**kwargs) -> SelectConfig:
-    base = dict(trust=TrustConfig(lo=0.1, hi=1.0), budget=20, min_frame_gap=0)
+    base = dict(trust={"lo": 0.1, "hi": 1.0}, budget=20, min_frame_gap=0)
     base.update(kwargs)
-    return SelectConfig(**base)
+    return build(SelectConfig, base)
 
 
 def test_trust_window_counts_per_walker_and_iteration(tmp_path, make_result, make_dimer):
@@ -50,7 +52,7 @@ def test_farthest_point_sampling_picks_spread_out_frames(tmp_path, make_result, 
     picked = sorted(round(s.frame.get_distance(1, 2), 3) for s in sel.selected)
     assert len(picked) == 3
     assert picked[0] < 0.72 and 1.29 < picked[1] < 1.32 and picked[2] > 2.19
-    plain = select_candidates(ExplorationResult.load(tmp_path), cfg(budget=3, diversity="none"))
+    plain = select_candidates(ExplorationResult.load(tmp_path), cfg(budget=3, selector="none"))
     assert len({round(s.frame.get_distance(1, 2), 1) for s in plain.selected}) < 3
 
 
@@ -61,7 +63,7 @@ def test_kmeans_diversity_takes_the_most_uncertain_frame_of_each_cluster(tmp_pat
             (2.20, 0.5), (2.205, 0.6), (2.21, 0.2)]
     walkers = [[(k, v, make_dimer(d)) for k, (d, v) in enumerate(rows)]]
     make_result(tmp_path, walkers)
-    sel = select_candidates(ExplorationResult.load(tmp_path), cfg(budget=3, diversity="kmeans"))
+    sel = select_candidates(ExplorationResult.load(tmp_path), cfg(budget=3, selector="kmeans"))
     assert sorted(round(s.measure, 2) for s in sel.selected) == [0.6, 0.8, 0.9]
     fps = select_candidates(ExplorationResult.load(tmp_path), cfg(budget=3))
     assert sorted(round(s.measure, 2) for s in fps.selected) != [0.6, 0.8, 0.9]
@@ -94,8 +96,11 @@ def test_calibrated_level_comes_from_the_report(tmp_path, make_result, make_dime
     assert report.spearman == pytest.approx(1.0)
     assert report.suggested_lo == pytest.approx(0.05)
     assert "lo = 0.05" in report.text()
+    window = trust_window(cfg(adaptive="calibrated"), report)     # before exploration
+    assert (window.lo, window.hi) == (pytest.approx(0.05), 1.0)
+    assert trust_window(cfg(adaptive="off"), report).lo == 0.1
     walkers = [[(k, v, make_dimer(0.7 + 0.1 * k)) for k, v in enumerate([0.04, 0.06, 0.09, 0.2])]]
-    make_result(tmp_path, walkers)
+    make_result(tmp_path, walkers, lo=window.lo)                # the walkers classify with it
     sel = select_candidates(ExplorationResult.load(tmp_path),
                             cfg(adaptive="calibrated"), calibration=report)
     assert sel.lo == pytest.approx(0.05)

@@ -1,0 +1,152 @@
+"""The explore and select stages: the iteration's trust window (read once, calibrated before the
+walkers start), the explorer plugin, then selection from the frames as the explorer classified
+them, plus the close-contact correction set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from ase import Atoms
+
+from alearn.campaign.initial import initial_geometries
+from alearn.campaign.labelling import SUBSET_KEY
+from alearn.campaign.parts import Context
+from alearn.data.records import Source
+
+
+def _loader(model: Path) -> Callable[[], Any]:
+    """``load(model)`` on first call, the same surrogate afterwards."""
+    loaded: list[Any] = []
+
+    def surrogate() -> Any:
+        if not loaded:
+            from alearn.models import load
+
+            loaded.append(load(model))
+        return loaded[0]
+
+    return surrogate
+
+
+def explore(ctx: Context, explorer: Any, measure: Any, model: Path, workdir: Path,
+            engine: Any) -> dict[str, Any]:
+    """Run the explorer on ``model``; the summary (counts by the window, which is recorded)."""
+    from alearn.explore.protocol import ExploreRequest
+    from alearn.select.window import trust_window
+
+    surrogate = _loader(model)
+    calibration = calibrate(ctx, surrogate, measure)
+    window = trust_window(ctx.config.select, calibration)
+    fitted = measure.fit(surrogate, lambda: list(ctx.store.rows(ids=list(ctx.previous_train_ids))))
+    starts = tuple(initial_geometries(ctx.config.campaign.structures))
+    with ctx.progress(None, f"iteration {ctx.iteration}: exploring") as bar:
+        result = explorer.explore(ExploreRequest(
+            ctx.iteration, starts, model, fitted, window, engine, ctx.stage_seed("explore"),
+            workdir, progress=bar.report))
+    counts = result.counts
+    stopped: dict[str, int] = {}
+    for w in result.walkers:
+        stopped[w.stop_reason] = stopped.get(w.stop_reason, 0) + 1
+    return {"walkers": len(result.walkers), "frames": counts.total, "accurate": counts.accurate,
+            "candidate": counts.candidate, "failed": counts.failed,
+            "temperature_K": float(result.temperature_K or 0.0), "stopped": stopped,
+            "lo": window.lo, "hi": window.hi, "calibration": _calibration_summary(calibration)}
+
+
+def calibrate(ctx: Context, surrogate: Callable[[], Any], measure: Any) -> Any:
+    """``adaptive = "calibrated"``: the exploring model's spread vs its true error on the
+    held-out reference structures (never trained on); ``None`` when fewer than 3 exist yet."""
+    cfg = ctx.config.select
+    if cfg.adaptive != "calibrated":
+        return None
+    from alearn.campaign.testset import split
+    from alearn.select.calibration import calibrate_on_labelled
+
+    rows = list(ctx.store.rows(source=Source.REFERENCE))
+    held_out = set(split(rows, ctx.seed, ctx.config.evaluate.test_fraction).test)
+    test = [r for r in rows if r.id in held_out]
+    if len(test) < 3:
+        ctx.log.info(f"calibration: {len(test)} held-out structures, need 3; lo stays {cfg.trust.lo}")
+        return None
+    report = calibrate_on_labelled(test, surrogate().as_calculator(), measure, cfg.target_error)
+    ctx.log.info(report.text())
+    return report
+
+
+def select(ctx: Context, selector: Any, model: Path, explore_dir: Path) -> tuple[list[Atoms], dict[str, Any]]:
+    """The structures to label from the frames below ``explore_dir``, and the summary."""
+    from alearn.explore.run import ExplorationResult
+    from alearn.select.selector import select_candidates
+
+    result = ExplorationResult.load(explore_dir)
+    surrogate = _loader(model)
+    selection = select_candidates(result, ctx.config.select, selector=selector,
+                                  surrogate=surrogate, seed=ctx.stage_seed("select"))
+    chosen = []
+    for item in selection.selected:
+        atoms = item.atoms.copy()
+        atoms.calc = None
+        if item.subset is not None:
+            atoms.info[SUBSET_KEY] = item.subset
+        chosen.append(atoms)
+    contacts, contact_summary = close_contacts(ctx, surrogate, result)
+    c = selection.counts
+    return chosen + contacts, {"accurate": c.accurate, "candidate": c.candidate, "failed": c.failed,
+                               "lo": float(selection.lo), "close_contacts": len(contacts),
+                               **contact_summary,
+                               "candidates_decorrelated": selection.decorrelated}
+
+
+def close_contacts(ctx: Context, surrogate: Callable[[], Any], result: Any) -> tuple[list[Atoms], dict[str, Any]]:
+    """Compressed structures where walkers (nearly) died from close contacts (seed 001),
+    and what the iteration records of them: the shortest distance of every element pair in
+    the reference data and each structure's pinched pair."""
+    from alearn.config.explore import MonitorConfig
+    from alearn.explore.sanity import PairLimits, min_pair_distances
+    from alearn.select.close_contact import correction_set
+
+    cfg = ctx.config.select.close_contacts
+    if not cfg.enabled:
+        return [], {}
+    training = [r.atoms for r in ctx.store.rows(source=Source.REFERENCE)]
+    calculator: list[Any] = []
+
+    def relax() -> Any:          # one surrogate calculator for every relaxation, on first use
+        if not calculator:
+            calculator.append(surrogate().as_calculator())
+        return calculator[0]
+
+    monitor = getattr(ctx.config.explore, "monitor", None) or MonitorConfig()
+    limits = PairLimits.from_config(monitor.min_distance_factor, monitor.pair_min_distance_A)
+    made = correction_set(result, training, cfg, ctx.rng("close-contacts"), relax=relax,
+                          limits=limits)
+    out = []
+    for item in made:
+        atoms = item.atoms.copy()
+        atoms.calc = None
+        out.append(atoms)
+    if not made:
+        return out, {}
+    data_min = {_pair_name(pair): round(d, 4) for pair, d in min_pair_distances(training).items()}
+    return out, {"close_contact_data_min_A": data_min,
+                 "close_contact_structures": [{"pair": m.pair, "distance_A": round(m.distance_A, 4),
+                                               "target_A": round(m.target_A, 4),
+                                               "compression": round(m.compression, 4)} for m in made]}
+
+
+def _pair_name(pair: tuple[int, int]) -> str:
+    from ase.data import chemical_symbols
+
+    return f"{chemical_symbols[pair[0]]}-{chemical_symbols[pair[1]]}"
+
+
+def _calibration_summary(report: Any) -> dict[str, Any] | None:
+    """What the snapshot records of a calibration (``adaptive = "calibrated"``)."""
+    if report is None:
+        return None
+    return {"structures": report.n, "slope": report.slope, "spearman": report.spearman,
+            "suggested_lo": report.suggested_lo}
+
+
+__all__ = ["calibrate", "close_contacts", "explore", "select"]

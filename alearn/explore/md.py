@@ -1,0 +1,32 @@
+"""The first-party explorer ``md`` (``alearn.explorers``): MD walkers (and random displacement /
+strain samplers) on the surrogate, with monitors, along the ``[[explore.stages]]`` schedule."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from alearn.config.explore import ExploreConfig
+from alearn.explore.protocol import ExploreRequest
+from alearn.explore.run import ExplorationResult, plan_walkers, run_walkers
+
+
+class MdExplorer:
+    """Walkers of :mod:`alearn.explore.walker` run through the request's engine."""
+
+    Params: ClassVar[type] = ExploreConfig
+
+    def __init__(self, params: ExploreConfig) -> None:
+        self.params = params
+
+    def explore(self, request: ExploreRequest) -> ExplorationResult:
+        plan = plan_walkers(self.params, request.iteration, request.measure, request.window)
+        done: list[int] = []
+
+        def finished(outcome: object) -> None:
+            done.append(1)
+            if request.progress is not None:
+                request.progress(len(done), plan.walkers)
+
+        return run_walkers(list(request.starts), plan, str(request.model), request.engine,
+                           request.seed, request.out_dir, on_done=finished,
+                           temperature_K=float(getattr(plan.stage, "temperature_K", 0.0) or 0.0))
