@@ -115,12 +115,41 @@ class Committee(torch.nn.Module):
         return MemberOutput(energy, f_out, s_out, g)
 
     def evaluate_fast(self, graph: Graph, positions: torch.Tensor, *, stress: bool = False,
-                      create_graph: bool = False) -> MemberOutput:
+                      create_graph: bool = False, backend: str | None = None) -> MemberOutput:
         """Like :meth:`evaluate_graph` (forces always) but with the analytic descriptor
         derivatives: one pass for all members, no autograd graph through the geometry.
 
-        With ``create_graph`` the outputs stay differentiable in the network weights (direct
-        force training: only the networks are differentiated twice, never the descriptor)."""
+        ``backend`` (``"auto"`` | ``"numba"`` | ``"torch"``, default ``$ALEARN_BACKEND`` or
+        ``auto``; see :mod:`alearn.descriptors.fused`): the compiled kernel where it applies,
+        else the torch path.  With ``create_graph`` the outputs stay differentiable in the
+        network weights (direct force training: only the networks are differentiated twice,
+        never the descriptor); that always runs on the torch path."""
+        from alearn.descriptors import fused
+
+        if fused.use_kernel(backend, positions, create_graph):
+            return self._evaluate_kernel(graph, positions, stress)
+        return self._evaluate_torch(graph, positions, stress, create_graph)
+
+    def _evaluate_kernel(self, graph: Graph, positions: torch.Tensor, stress: bool) -> MemberOutput:
+        """The compiled path: fused descriptor → members' values and input gradients (one
+        batched pass, hand-written backward) → fused contraction to forces and virial."""
+        from alearn.descriptors.fused import fused_descriptor
+
+        s = graph.species
+        with torch.no_grad():
+            fused = fused_descriptor(self.spec, graph, positions)
+            g = fused.features
+            scale = self.scale[s]
+            value, dx = self.networks.value_and_gradient((g - self.shift[s]) * scale, s)
+            atomic = value * self.energy_scale + self.reference_energy[s]
+            energy = atomic.new_zeros((self.members, graph.n_structures)).index_add_(1, graph.batch, atomic)
+            forces, virial = fused.forces_and_virial(dx * (scale * self.energy_scale), stress)
+            if virial is not None:
+                virial = virial / torch.linalg.det(graph.cells).abs()[None, :, None, None]
+        return MemberOutput(energy, forces, virial, g)
+
+    def _evaluate_torch(self, graph: Graph, positions: torch.Tensor, stress: bool,
+                        create_graph: bool) -> MemberOutput:
         from alearn.descriptors import chebyshev_vjp as vjp
 
         n_atoms = positions.shape[0]

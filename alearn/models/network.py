@@ -18,6 +18,17 @@ _ACTIVATIONS = {"tanh": torch.tanh, "softplus": torch.nn.functional.softplus,
                 "silu": torch.nn.functional.silu}
 
 
+def _activation_and_slope(name: str, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """act(z) and act'(z) (no autograd)."""
+    if name == "tanh":
+        y = torch.tanh(z)
+        return y, 1.0 - y * y
+    sig = torch.sigmoid(z)
+    if name == "softplus":
+        return torch.nn.functional.softplus(z), sig
+    return z * sig, sig * (1.0 + z * (1.0 - sig))
+
+
 class CommitteeNetworks(torch.nn.Module):
     """Atomic energies of every member: ``forward(x, species) -> (K, N)`` (dimensionless)."""
 
@@ -78,6 +89,45 @@ class CommitteeNetworks(torch.nn.Module):
             if idx.numel():
                 out = out.index_copy(1, idx, self.element_forward_members(element, x[:, idx]))
         return out
+
+    def element_value_and_gradient(self, element: str,
+                                   x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(n, F) inputs of one element → outputs (K, n) and their input gradients (K, n, F)
+        of every member, by a hand-written backward pass (no autograd graph)."""
+        n_layers = len(self.widths) - 1
+        w0 = self.params[f"{element}_0_weight"]
+        k, f, h = w0.shape
+        z = (x @ w0.permute(1, 0, 2).reshape(f, k * h)).view(-1, k, h).transpose(0, 1)
+        z = z + self.params[f"{element}_0_bias"]
+        slopes = []
+        for layer in range(1, n_layers):
+            y, slope = _activation_and_slope(self.activation, z)
+            slopes.append(slope)
+            z = torch.baddbmm(self.params[f"{element}_{layer}_bias"], y,
+                              self.params[f"{element}_{layer}_weight"])
+        grad = self.params[f"{element}_{n_layers - 1}_weight"].transpose(1, 2)   # (K, 1, H)
+        grad = grad * slopes[-1] if slopes else grad.expand(k, x.shape[0], f)
+        for layer in range(n_layers - 2, 0, -1):
+            grad = torch.bmm(grad, self.params[f"{element}_{layer}_weight"].transpose(1, 2))
+            grad = grad * slopes[layer - 1]
+        if n_layers > 1:
+            grad = torch.bmm(grad, w0.transpose(1, 2))
+        return z.squeeze(-1), grad
+
+    def value_and_gradient(self, x: torch.Tensor,
+                           species: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, F) inputs → outputs (K, N) and input gradients (K, N, F) of every member."""
+        out = x.new_empty((self.members, x.shape[0]))
+        grad = x.new_empty((self.members, x.shape[0], x.shape[1]))
+        for s, element in enumerate(self.elements):
+            idx = torch.nonzero(species == s).squeeze(1)
+            if idx.numel() == x.shape[0]:
+                return self.element_value_and_gradient(element, x)
+            if idx.numel():
+                value, g = self.element_value_and_gradient(element, x.index_select(0, idx))
+                out[:, idx] = value
+                grad[:, idx] = g
+        return out, grad
 
     def forward(self, x: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
         out = x.new_zeros((self.members, x.shape[0]))

@@ -38,6 +38,18 @@ def molecule_cluster(seed=1) -> Atoms:
     return Atoms("OHHOHH", positions=pos + 0.05 * rng.normal(size=pos.shape))
 
 
+@pytest.fixture(params=["torch", "numba"])
+def backend(request, monkeypatch):
+    """Run the test on the torch reference path and on the compiled kernel
+    (``$ALEARN_BACKEND``, read by ``Committee.evaluate_fast``)."""
+    from alearn.descriptors import fused
+
+    monkeypatch.setenv(fused.ENVIRONMENT, request.param)
+    if request.param == "numba":
+        assert fused.kernel() is not None, "numba is a dependency: the kernel must load here"
+    return request.param
+
+
 @pytest.fixture
 def cell_atoms() -> Atoms:
     return triclinic_cell()

@@ -19,17 +19,19 @@ def numeric_forces(calc, atoms, h=1e-5):
     return out
 
 
-@pytest.mark.parametrize("system", ["triclinic", "molecule"])
-def test_forces_match_finite_differences(system, make_committee, make_cell, make_cluster):
-    atoms = make_cell() if system == "triclinic" else make_cluster()
-    elements = ("Cu", "Au") if system == "triclinic" else ("O", "H")
+@pytest.mark.parametrize("system", ["triclinic", "triclinic, three elements", "molecule"])
+def test_forces_match_finite_differences(system, backend, make_committee, make_cell, make_cluster):
+    atoms = make_cluster() if system == "molecule" else make_cell()
+    elements = {"triclinic": ("Cu", "Au"), "molecule": ("O", "H")}.get(system, ("Cu", "Au", "Ag"))
+    if len(elements) == 3:
+        atoms.symbols[[2, 6]] = "Ag"
     calc = make_committee(elements).as_calculator(skin_A=0.0)
     forces = calc.get_forces(atoms)
     assert np.abs(forces).max() > 1e-3
     np.testing.assert_allclose(forces, numeric_forces(calc, atoms), atol=1e-7, rtol=1e-6)
 
 
-def test_stress_matches_finite_differences_triclinic(make_committee, make_cell, make_cluster):
+def test_stress_matches_finite_differences_triclinic(backend, make_committee, make_cell, make_cluster):
     atoms = make_cell()
     atoms.calc = make_committee(("Cu", "Au")).as_calculator(skin_A=0.0)
     stress = atoms.get_stress()
@@ -38,7 +40,7 @@ def test_stress_matches_finite_differences_triclinic(make_committee, make_cell, 
     np.testing.assert_allclose(stress, numeric, atol=1e-7, rtol=1e-5)
 
 
-def test_invariance_rotation_translation_permutation(make_committee, make_cell, make_cluster):
+def test_invariance_rotation_translation_permutation(backend, make_committee, make_cell, make_cluster):
     atoms = make_cluster()
     calc = make_committee(("O", "H")).as_calculator()
     e0, f0 = calc.get_potential_energy(atoms), calc.get_forces(atoms).copy()
@@ -57,7 +59,7 @@ def test_invariance_rotation_translation_permutation(make_committee, make_cell, 
     np.testing.assert_allclose(calc.get_forces(swapped), f0[perm], atol=1e-10)
 
 
-def test_periodic_translation_and_image_invariance(make_committee, make_cell, make_cluster):
+def test_periodic_translation_and_image_invariance(backend, make_committee, make_cell, make_cluster):
     atoms = make_cell()
     calc = make_committee(("Cu", "Au")).as_calculator()
     e0 = calc.get_potential_energy(atoms)
@@ -69,7 +71,7 @@ def test_periodic_translation_and_image_invariance(make_committee, make_cell, ma
     assert calc.get_potential_energy(doubled) == pytest.approx(2 * e0, abs=1e-8)
 
 
-def test_committee_mean_and_std_equal_member_statistics(make_committee, make_cell, make_cluster):
+def test_committee_mean_and_std_equal_member_statistics(backend, make_committee, make_cell, make_cluster):
     atoms = make_cell()
     committee = make_committee(("Cu", "Au"), members=4)
     calc = committee.as_calculator()
@@ -98,7 +100,8 @@ def test_committee_mean_and_std_equal_member_statistics(make_committee, make_cel
 
 
 @pytest.mark.parametrize("elements", [("Cu", "Au"), ("Cu", "Au", "Ag")])
-def test_analytic_path_equals_autograd(elements, make_committee, make_cell):
+@pytest.mark.parametrize("backend_name", ["torch", "numba"])
+def test_analytic_path_equals_autograd(elements, backend_name, make_committee, make_cell):
     import torch
 
     atoms = make_cell()
@@ -108,14 +111,15 @@ def test_analytic_path_equals_autograd(elements, make_committee, make_cell):
     graph = committee.graph([atoms, atoms.repeat((1, 2, 1))])
     pos = torch.as_tensor(np.concatenate([atoms.positions, atoms.repeat((1, 2, 1)).positions]))
     slow = committee.evaluate_graph(graph, pos, forces=True, stress=True)
-    fast = committee.evaluate_fast(graph, pos, stress=True)
+    fast = committee.evaluate_fast(graph, pos, stress=True, backend=backend_name)
     torch.testing.assert_close(fast.features, slow.features.detach())
     torch.testing.assert_close(fast.energy, slow.energy.detach())
     torch.testing.assert_close(fast.forces, slow.forces, rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(fast.stress, slow.stress, rtol=1e-10, atol=1e-12)
 
 
-def test_analytic_path_without_angular_terms(make_committee, make_cluster):
+@pytest.mark.parametrize("backend_name", ["torch", "numba"])
+def test_analytic_path_without_angular_terms(backend_name, make_committee, make_cluster):
     import torch
 
     committee = make_committee(("O", "H"), angular=(0.0, 0))
@@ -123,7 +127,7 @@ def test_analytic_path_without_angular_terms(make_committee, make_cluster):
     graph = committee.graph([atoms])
     pos = torch.as_tensor(atoms.positions)
     slow = committee.evaluate_graph(graph, pos, forces=True)
-    fast = committee.evaluate_fast(graph, pos)
+    fast = committee.evaluate_fast(graph, pos, backend=backend_name)
     torch.testing.assert_close(fast.forces, slow.forces, rtol=1e-10, atol=1e-12)
 
 

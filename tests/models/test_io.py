@@ -48,7 +48,7 @@ def test_unknown_kind_and_missing_manifest(tmp_path):
         load(tmp_path)
 
 
-def test_float32_calculator_agrees_with_float64(make_committee, make_cell):
+def test_float32_calculator_agrees_with_float64(backend, make_committee, make_cell):
     committee = make_committee(("Cu", "Au"))
     atoms = make_cell()
     ref = committee.as_calculator()
