@@ -3,8 +3,8 @@
 ``backend`` choices for :meth:`alearn.models.committee.Committee.evaluate_fast`:
 
 - ``"auto"`` (default): the compiled kernel (:mod:`alearn.descriptors.kernel_numba`) where it
-  applies — CPU tensors, float32/float64, no graph through the outputs (``create_graph=False``)
-  — else the torch path;
+  applies — CPU tensors, float32/float64 — else the torch path (CUDA); with ``create_graph``
+  the outputs are differentiable in the network weights through the kernel's transpose;
 - ``"numba"``: the compiled kernel wherever it applies (as ``auto``);
 - ``"torch"``: always the torch reference path (``chebyshev_vjp``).
 
@@ -72,14 +72,15 @@ def _warm_up(module: ModuleType) -> None:
     species, spins = np.zeros(2, np.int64), np.array([1.0])
     args = (geo.vec, geo.r, geo.starts, geo.j, species, spins, 2.0, 2.0, 2, 2, False)
     module.descriptor(*args, np.zeros((2, 4)))
-    lanes = module.LANES
-    module.forces(*args[:4], geo.pair_batch, *args[4:], np.ones((2, 4, lanes)),
-                  np.zeros((2, 3, lanes)), np.zeros((1, 3, 3, lanes)))
+    with_batch = args[:4] + (geo.pair_batch,) + args[4:]
+    module.forces(*with_batch, np.ones((2, 4, 1)), np.zeros((2, 3, 1)), np.zeros((1, 3, 3, 1)))
+    module.cotangent_adjoint(*with_batch, np.ones((2, 3, 1)), np.zeros((1, 3, 3, 1)),
+                             np.zeros((2, 4, 1)))
 
 
-def use_kernel(backend: str | None, positions: torch.Tensor, create_graph: bool) -> bool:
+def use_kernel(backend: str | None, positions: torch.Tensor) -> bool:
     """Whether this evaluation runs on the compiled kernel."""
-    if requested_backend(backend) == "torch" or create_graph:
+    if requested_backend(backend) == "torch":
         return False
     if positions.device.type != "cpu" or positions.dtype not in (torch.float32, torch.float64):
         return False
@@ -131,24 +132,60 @@ class Fused:
     def forces_and_virial(self, cotangent: torch.Tensor,
                           virial: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Forces (K, N, 3) and, optionally, the symmetric virial Σ D ⊗ dE/dD (K, B, 3, 3)
-        from dE_k/dG (K, N, F), in the cotangent's dtype."""
+        from dE_k/dG (K, N, F), in the cotangent's dtype; differentiable in the cotangent
+        (through :func:`~alearn.descriptors.kernel_numba.cotangent_adjoint`)."""
+        forces, w = _Contraction.apply(cotangent, self, virial)
+        if not virial:
+            return forces, None
+        return forces, 0.5 * (w + w.transpose(2, 3))
+
+    def _kernel_args(self) -> tuple:
+        args = self._args()
+        return args[:4] + (self.geometry.pair_batch,) + args[4:]
+
+    def contract(self, cotangent: np.ndarray, virial: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Forces (N, 3, K) and raw virial (B or 0, 3, 3, K) from dE/dG (N, F, K), float64."""
         module = kernel()
         assert module is not None
-        g = self.geometry
-        k, n, n_f = cotangent.shape
-        padded = k
-        cot = np.zeros((n, n_f, padded))
-        cot[:, :, :k] = cotangent.detach().permute(1, 2, 0).to(torch.float64).numpy()
-        forces = np.zeros((n, 3, padded))
-        vir = np.zeros((self.n_structures if virial else 0, 3, 3, padded))
-        args = self._args()
-        module.forces(*args[:4], g.pair_batch, *args[4:], cot, forces, vir)
-        dtype = cotangent.dtype
-        f = torch.from_numpy(forces[:, :, :k]).permute(2, 0, 1).to(dtype)
-        if not virial:
-            return f, None
-        w = torch.from_numpy(vir[..., :k]).permute(3, 0, 1, 2)
-        return f, (0.5 * (w + w.transpose(2, 3))).to(dtype)
+        n, _, k = cotangent.shape
+        forces = np.zeros((n, 3, k))
+        vir = np.zeros((self.n_structures if virial else 0, 3, 3, k))
+        module.forces(*self._kernel_args(), cotangent, forces, vir)
+        return forces, vir
+
+    def adjoint(self, forces_bar: np.ndarray, virial_bar: np.ndarray) -> np.ndarray:
+        """dL/d(dE/dG) (N, F, K) from dL/dforces (N, 3, K) and dL/dvirial (B or 0, 3, 3, K)."""
+        module = kernel()
+        assert module is not None
+        n, _, k = forces_bar.shape
+        out = np.zeros((n, self.spec.n_features, k))
+        module.cotangent_adjoint(*self._kernel_args(), forces_bar, virial_bar, out)
+        return out
+
+
+class _Contraction(torch.autograd.Function):
+    """(K, N, F) cotangent → forces (K, N, 3), raw virial (K, B, 3, 3) by the kernel; the
+    backward pass is the kernel's transpose (the map is linear in the cotangent)."""
+
+    @staticmethod
+    def forward(ctx, cotangent: torch.Tensor, fused: "Fused", virial: bool):  # type: ignore[override]
+        ctx.fused, ctx.virial, ctx.dtype = fused, virial, cotangent.dtype
+        cot = cotangent.detach().permute(1, 2, 0).to(torch.float64).contiguous().numpy()
+        forces, vir = fused.contract(cot, virial)
+        f = torch.from_numpy(forces).permute(2, 0, 1).to(cotangent.dtype)
+        w = torch.from_numpy(vir).permute(3, 0, 1, 2).to(cotangent.dtype)
+        return f, w
+
+    @staticmethod
+    def backward(ctx, forces_bar: torch.Tensor, virial_bar: torch.Tensor | None):  # type: ignore[override]
+        fused: Fused = ctx.fused
+        fb = forces_bar.detach().permute(1, 2, 0).to(torch.float64).contiguous().numpy()
+        if ctx.virial and virial_bar is not None:
+            vb = virial_bar.detach().permute(1, 2, 3, 0).to(torch.float64).contiguous().numpy()
+        else:
+            vb = np.zeros((0, 3, 3, fb.shape[2]))
+        cot_bar = torch.from_numpy(fused.adjoint(fb, vb)).permute(2, 0, 1).to(ctx.dtype)
+        return cot_bar, None, None
 
 
 def fused_descriptor(spec: ChebyshevSpec, graph: Graph, positions: torch.Tensor) -> Fused:

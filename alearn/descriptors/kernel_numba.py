@@ -7,12 +7,14 @@ Passes over the pairs of a :class:`~alearn.descriptors.chebyshev.Graph` (centres
 2. :func:`descriptor` — the descriptor G (N, F), radial and angular sums in one loop;
 3. :func:`forces` — the K members' cotangents dE_k/dG (N, F, K) contracted with the basis
    derivatives (recomputed, never stored) into forces (N, 3, K) and the virial
-   Σ_p D_p ⊗ dE/dD_p (B, 3, 3, K), in one loop over pairs and triplets.
+   Σ_p D_p ⊗ dE/dD_p (B, 3, 3, K), in one loop over pairs and triplets;
+4. :func:`cotangent_adjoint` — its transpose (forces and virial are linear in dE/dG), so that
+   direct force training differentiates through the kernel without a second derivative of the
+   descriptor.
 
-Per centre, geometry and Chebyshev terms are computed once, vectorised over its pairs
-(triplets); the member index is the innermost one, processed in chunks of ``LANES`` (K is
-padded to a multiple), so the work of up to ``LANES`` members per pair or triplet is one vector
-operation: a committee costs little more than one network.
+Per centre, geometry and Chebyshev terms are computed once for all members, in loops that run
+over its pairs (triplets) and vectorise; the members' coefficients enter through short
+per-member loops, so a committee costs little more than one network.
 
 The torch modules ``chebyshev`` / ``chebyshev_vjp`` are the reference; this module computes the
 same sums (SCIENCE.md §1) with the Chebyshev recursion and f_c′ = −(π/2Rc) sin(πr/Rc).  Pairs
@@ -28,9 +30,6 @@ import math
 
 import numpy as np
 from numba import njit
-
-#: members per vector chunk (a compile-time constant); K is padded to a multiple of it
-LANES = 8
 
 _OPTIONS = dict(cache=True, nogil=True, error_model="numpy", boundscheck=False,
                 fastmath={"reassoc", "contract", "nsz"})
@@ -138,16 +137,15 @@ def _angular_pairs(starts, c, vec, r, j, species, rca, unit, inv, fa, dfa, kind,
 
 
 @njit(**_OPTIONS)
-def _triplets(unit, fa, kind, spins, tu, tv, m, n_s, cos, w, sw, row):
-    """Per triplet t = (u, v) of one centre: cos θ (clamped), f_c(r_u) f_c(r_v), that times the
-    spin product, and the row of the spin-combined cotangent (species pair)."""
+def _triplets(unit, fa, kind, spins, tu, tv, m, cos, w, sab):
+    """Per triplet t = (u, v) of one centre: cos θ (clamped), f_c(r_u) f_c(r_v) and the
+    spin product s_u s_v."""
     for t in range(m):
         u, v = tu[t], tv[t]
         value = unit[0, u] * unit[0, v] + unit[1, u] * unit[1, v] + unit[2, u] * unit[2, v]
         cos[t] = min(1.0, max(-1.0, value))
         w[t] = fa[u] * fa[v]
-        sw[t] = w[t] * spins[kind[u]] * spins[kind[v]]
-        row[t] = kind[u] * n_s + kind[v]
+        sab[t] = spins[kind[u]] * spins[kind[v]]
 
 
 @njit(**_OPTIONS)
@@ -163,7 +161,7 @@ def descriptor(vec, r, starts, j, species, spins, rc, rca, nr, na, weighted, out
     tu, tv = _triangle(n_ang)
     size = max(width, tu.shape[0])
     x, fc, dfc, sw = np.empty(size), np.empty(size), np.empty(size), np.empty(size)
-    kind, offset, row = np.empty(width, np.int64), np.empty(width, np.int64), np.empty(size, np.int64)
+    kind, offset = np.empty(width, np.int64), np.empty(width, np.int64)
     unit, inv = np.empty((3, width)), np.empty(width)
     cheb = np.empty((3, size))
     for c in range(n_atoms):
@@ -175,7 +173,9 @@ def descriptor(vec, r, starts, j, species, spins, rc, rca, nr, na, weighted, out
             continue
         n = _angular_pairs(starts, c, vec, r, j, species, rca, unit, inv, fc, dfc, kind, offset)
         m = n * (n - 1) // 2
-        _triplets(unit, fc, kind, spins, tu, tv, m, 1, x, dfc, sw, row)
+        _triplets(unit, fc, kind, spins, tu, tv, m, x, dfc, sw)
+        for t in range(m):
+            sw[t] *= dfc[t]
         _sums(x, dfc, sw, m, na, weighted, out, c, nr, block, cheb)
 
 
@@ -224,83 +224,192 @@ def _basis(x, n, order, values, slopes):
 
 
 @njit(**_OPTIONS)
-def _combine(cot, c, spins, first, n, block, weighted, out):
-    """out[s, a, k] = cot[c, first + a, k] + spins[s] · cot[c, block + first + a, k]."""
-    for s in range(out.shape[0]):
-        for a in range(n):
-            for k in range(cot.shape[2]):
-                value = cot[c, first + a, k]
-                if weighted:
-                    value += spins[s] * cot[c, block + first + a, k]
-                out[s, a, k] = value
+def _buffers(starts, r, rca, nr, na, n_k):
+    """Work arrays for :func:`forces` and :func:`cotangent_adjoint`, sized for the largest
+    centre: radial (7), angular (13), per-member (3), and the triplet tables."""
+    width = _width(starts)
+    tu, tv = _triangle(_max_inside(starts, r, rca) if na else 2)
+    size = max(width, tu.shape[0])
+    order = max(nr, na, 2)
+    radial = (np.empty(width), np.empty(width), np.empty(width), np.empty(width, np.int64),
+              np.empty(width, np.int64), np.empty((3, order, width)))
+    angular = (np.empty((3, width)), np.empty(width), np.empty(width), np.empty(width),
+               np.empty(width, np.int64), np.empty(width, np.int64), np.empty(size),
+               np.empty(size), np.empty(size), np.empty((3, order, size)), np.empty((12, size)))
+    members = (np.empty((2, n_k, size)), np.empty((size, 2, n_k)), np.empty((width, 3, n_k)))
+    return tu, tv, radial, angular, members
+
+
+@njit(**_OPTIONS)
+def _radial_setup(starts, c, r, j, species, spins, rc, nr, radial):
+    """Radial pairs of centre c and the r-derivatives of their basis terms: basis[1] (slopes)
+    = d(T_a f_c)/dr and basis[2] = spin · slopes; returns the count."""
+    x, fc, dfc, kind, offset, basis = radial
+    n = _radial_pairs(starts, c, r, j, species, rc, x, fc, dfc, kind, offset)
+    _basis(x, n, nr, basis[0], basis[1])
+    for a in range(nr):
+        for q in range(n):
+            basis[1, a, q] = basis[1, a, q] * (2.0 / rc) * fc[q] + basis[0, a, q] * dfc[q]
+            basis[2, a, q] = basis[1, a, q] * spins[kind[q]]
+    return n
+
+
+@njit(**_OPTIONS)
+def _angular_setup(starts, c, vec, r, j, species, spins, rca, na, tu, tv, angular):
+    """Angular pairs and triplets of centre c: cos θ, weights, spin products, T_a (basis[0]),
+    T_a′ (basis[1]) and the triplet geometry; returns (pairs, triplets)."""
+    unit, inv, fa, dfa, kind, offset, cos, w, sab, basis, geo = angular
+    n = _angular_pairs(starts, c, vec, r, j, species, rca, unit, inv, fa, dfa, kind, offset)
+    m = n * (n - 1) // 2
+    _triplets(unit, fa, kind, spins, tu, tv, m, cos, w, sab)
+    _triplet_geometry(unit, inv, fa, dfa, tu, tv, cos, w, m, geo)
+    _basis(cos, m, na, basis[0], basis[1])
+    return n, m
 
 
 @njit(**_OPTIONS)
 def forces(vec, r, starts, j, pair_batch, species, spins, rc, rca, nr, na, weighted, cot,
            out, virial):
     """Forces (N, 3, K) and, when ``virial`` has rows, the virial Σ_p D_p ⊗ dE/dD_p
-    (B, 3, 3, K) from dE_k/dG (N, F, K), K a multiple of LANES; outputs zeroed by the caller."""
-    n_atoms = starts.shape[0] - 1
+    (B, 3, 3, K) from dE_k/dG (N, F, K); outputs zeroed by the caller."""
     n_k = cot.shape[2]
-    n_s = spins.shape[0] if weighted else 1
+    tu, tv, radial, angular, members = _buffers(starts, r, rca, nr, na, n_k)
+    acc, transposed, local = members
     block = nr + na
-    width = _width(starts)
-    n_ang = _max_inside(starts, r, rca) if na else 2
-    tu, tv = _triangle(n_ang)
-    size = max(width, tu.shape[0])
-    x, fc, dfc, w, sw = (np.empty(size), np.empty(size), np.empty(size), np.empty(size),
-                         np.empty(size))
-    kind, offset, row = np.empty(width, np.int64), np.empty(width, np.int64), np.empty(size, np.int64)
-    unit, inv = np.empty((3, width)), np.empty(width)
-    values, slopes = np.empty((max(nr, na, 2), size)), np.empty((max(nr, na, 2), size))
-    products = np.empty(n_s * n_s)
-    for s in range(n_s * n_s):
-        products[s] = spins[s // n_s] * spins[s % n_s]
-    rad, ang = np.empty((n_s, nr, n_k)), np.empty((n_s * n_s, max(na, 1), n_k))
-    local = np.empty((width, 3, n_k))        # dE/dD of this centre's pairs
-    geo = np.empty((12, size))
-    with_virial = virial.shape[0] > 0
-    for c in range(n_atoms):
+    cutoff = max(rc, rca if na else 0.0)
+    for c in range(starts.shape[0] - 1):
         local[: starts[c + 1] - starts[c]] = 0.0
-        _combine(cot, c, spins, 0, nr, block, weighted, rad)
-        n = _radial_pairs(starts, c, r, j, species, rc, x, fc, dfc, kind, offset)
-        _basis(x, n, nr, values, slopes)
+        n = _radial_setup(starts, c, r, j, species, spins, rc, nr, radial)
+        basis, offset = radial[5], radial[4]
+        acc[0, :, :n] = 0.0
         for a in range(nr):
-            for q in range(n):
-                slopes[a, q] = slopes[a, q] * (2.0 / rc) * fc[q] + values[a, q] * dfc[q]
-        _radial_gradients(vec, r, starts[c], slopes, kind, offset, n, nr, weighted, rad, local)
+            _accumulate(acc[0], basis[1, a], basis[2, a], cot, c, a, block + a, n, weighted)
+        for q in range(n):
+            p = starts[c] + offset[q]
+            for e in range(3):
+                u = vec[p, e] / r[p]
+                for k in range(n_k):
+                    local[offset[q], e, k] = acc[0, k, q] * u
         if na:
-            _combine(cot, c, products, nr, na, block, weighted, ang)
-            n = _angular_pairs(starts, c, vec, r, j, species, rca, unit, inv, fc, dfc, kind,
-                               offset)
-            m = n * (n - 1) // 2
-            _triplets(unit, fc, kind, spins, tu, tv, m, n_s, x, w, sw, row)
-            _triplet_geometry(unit, inv, fc, dfc, tu, tv, x, w, m, geo)
-            _basis(x, m, na, values, slopes)
-            _triplet_gradients(values, slopes, geo, row, tu, tv, offset, m, na, weighted, ang,
-                               local)
-        _scatter(vec, r, starts, c, j, pair_batch, max(rc, rca if na else 0.0), local, out,
-                 virial, with_virial)
+            _, m = _angular_setup(starts, c, vec, r, j, species, spins, rca, na, tu, tv, angular)
+            sab, basis = angular[8], angular[9]
+            acc[:, :, :m] = 0.0
+            for a in range(na):
+                for t in range(m):
+                    basis[2, 0, t] = basis[1, a, t] * sab[t]
+                    basis[2, 1, t] = basis[0, a, t] * sab[t]
+                _accumulate(acc[0], basis[1, a], basis[2, 0], cot, c, nr + a, block + nr + a, m,
+                            weighted)
+                _accumulate(acc[1], basis[0, a], basis[2, 1], cot, c, nr + a, block + nr + a, m,
+                            weighted)
+            _triplet_gradients(acc, angular[10], tu, tv, angular[5], m, n_k, transposed, local)
+        _scatter(vec, r, starts, c, j, pair_batch, cutoff, local, out, virial)
 
 
 @njit(**_OPTIONS)
-def _radial_gradients(vec, r, start, slopes, kind, offset, n, nr, weighted, rad, local):
-    """dE_k/dD of the radial pairs of one centre into local: Σ_a c_ka · d(T_a f_c)/dr · D/r."""
-    n_k = rad.shape[2]
-    acc = np.empty(n_k)
-    for q in range(n):
-        s = kind[q] if weighted else 0
-        p = start + offset[q]
-        for k in range(n_k):
-            acc[k] = 0.0
+def cotangent_adjoint(vec, r, starts, j, pair_batch, species, spins, rc, rca, nr, na, weighted,
+                      out_bar, virial_bar, cot_bar):
+    """The transpose of :func:`forces`: dL/d(dE_k/dG) (N, F, K) into ``cot_bar`` (zeroed by
+    the caller) from dL/dforces (N, 3, K) and dL/dvirial (B, 3, 3, K; may have no rows)."""
+    n_k = out_bar.shape[2]
+    tu, tv, radial, angular, members = _buffers(starts, r, rca, nr, na, n_k)
+    acc, transposed, local = members
+    block = nr + na
+    cutoff = max(rc, rca if na else 0.0)
+    for c in range(starts.shape[0] - 1):
+        _gather(vec, r, starts, c, j, pair_batch, cutoff, out_bar, virial_bar, local)
+        n = _radial_setup(starts, c, r, j, species, spins, rc, nr, radial)
+        basis, offset = radial[5], radial[4]
+        for q in range(n):
+            p = starts[c] + offset[q]
+            for k in range(n_k):
+                acc[0, k, q] = 0.0
+            for e in range(3):
+                u = vec[p, e] / r[p]
+                for k in range(n_k):
+                    acc[0, k, q] += local[offset[q], e, k] * u
         for a in range(nr):
-            d = slopes[a, q]
-            for k in range(n_k):
-                acc[k] += rad[s, a, k] * d
+            _reduce(acc[0], basis[1, a], basis[2, a], cot_bar, c, a, block + a, n, weighted)
+        if na:
+            _, m = _angular_setup(starts, c, vec, r, j, species, spins, rca, na, tu, tv, angular)
+            sab, basis = angular[8], angular[9]
+            _triplet_adjoint(local, angular[10], tu, tv, angular[5], m, n_k, transposed, acc)
+            for a in range(na):
+                for t in range(m):
+                    basis[2, 0, t] = basis[1, a, t] * sab[t]
+                    basis[2, 1, t] = basis[0, a, t] * sab[t]
+                _reduce(acc[0], basis[1, a], basis[2, 0], cot_bar, c, nr + a, block + nr + a, m,
+                        weighted)
+                _reduce(acc[1], basis[0, a], basis[2, 1], cot_bar, c, nr + a, block + nr + a, m,
+                        weighted)
+
+
+@njit(**_OPTIONS)
+def _reduce(acc, basis, spun, cot_bar, c, plain, weighted_row, n, weighted):
+    """cot_bar[c, plain, k] += Σ_q acc[k, q] basis[q] (and the weighted row with spun)."""
+    for k in range(cot_bar.shape[2]):
+        total = 0.0
+        spin_total = 0.0
+        for q in range(n):
+            total += acc[k, q] * basis[q]
+            spin_total += acc[k, q] * spun[q]
+        cot_bar[c, plain, k] += total
+        if weighted:
+            cot_bar[c, weighted_row, k] += spin_total
+
+
+@njit(**_OPTIONS)
+def _gather(vec, r, starts, c, j, pair_batch, cutoff, out_bar, virial_bar, local):
+    """dL/d(dE/dD_p) (pairs, 3, K) of the pairs of centre c: the transpose of :func:`_scatter`."""
+    n_k = local.shape[2]
+    with_virial = virial_bar.shape[0] > 0
+    for p in range(starts[c], starts[c + 1]):
+        q, nb = p - starts[c], j[p]
+        if r[p] >= cutoff:
+            continue
         for e in range(3):
-            u = vec[p, e] / r[p]
             for k in range(n_k):
-                local[offset[q], e, k] = acc[k] * u
+                local[q, e, k] = out_bar[c, e, k] - out_bar[nb, e, k]
+        if with_virial:
+            b = pair_batch[p]
+            for x in range(3):
+                for y in range(3):
+                    for k in range(n_k):
+                        local[q, y, k] += vec[p, x] * virial_bar[b, x, y, k]
+
+
+@njit(**_OPTIONS)
+def _triplet_adjoint(local, geo, tu, tv, offset, m, n_k, transposed, acc):
+    """The transpose of :func:`_triplet_gradients`: acc[0] = dL/dg_cos, acc[1] = dL/dg_T per
+    member and triplet, from dL/d(dE/dD) of the pairs (local)."""
+    for t in range(m):
+        ou, ov = offset[tu[t]], offset[tv[t]]
+        for k in range(n_k):
+            transposed[t, 0, k] = 0.0
+            transposed[t, 1, k] = 0.0
+        for e in range(3):
+            a0, a1, b0, b1 = geo[e, t], geo[3 + e, t], geo[6 + e, t], geo[9 + e, t]
+            for k in range(n_k):
+                transposed[t, 0, k] += local[ou, e, k] * a0 + local[ov, e, k] * b0
+                transposed[t, 1, k] += local[ou, e, k] * a1 + local[ov, e, k] * b1
+    for k in range(n_k):
+        for t in range(m):
+            acc[0, k, t] = transposed[t, 0, k]
+            acc[1, k, t] = transposed[t, 1, k]
+
+
+@njit(**_OPTIONS)
+def _accumulate(acc, basis, spun, cot, c, plain, weighted_row, n, weighted):
+    """acc[k, q] += cot[c, plain, k] basis[q] (+ cot[c, weighted_row, k] spun[q])."""
+    for k in range(cot.shape[2]):
+        cp = cot[c, plain, k]
+        if weighted:
+            cs = cot[c, weighted_row, k]
+            for q in range(n):
+                acc[k, q] += cp * basis[q] + cs * spun[q]
+        else:
+            for q in range(n):
+                acc[k, q] += cp * basis[q]
 
 
 @njit(**_OPTIONS)
@@ -319,35 +428,29 @@ def _triplet_geometry(unit, inv, fa, dfa, tu, tv, cos, w, m, geo):
 
 
 @njit(**_OPTIONS)
-def _triplet_gradients(values, slopes, geo, row, tu, tv, offset, m, na, weighted, ang, local):
-    """dE_k/dD of the pairs of every triplet of one centre, added to local."""
-    n_k = ang.shape[2]
-    g_cos, g_t = np.empty(n_k), np.empty(n_k)
+def _triplet_gradients(acc, geo, tu, tv, offset, m, n_k, members, local):
+    """dE_k/dD of the pairs of every triplet of one centre, added to local (pairs, 3, K):
+    g_cos = acc[0], g_T = acc[1] per member, first transposed to ``members`` (m, 2, K)."""
+    for k in range(n_k):
+        for t in range(m):
+            members[t, 0, k] = acc[0, k, t]
+            members[t, 1, k] = acc[1, k, t]
     for t in range(m):
-        s = row[t] if weighted else 0
         ou, ov = offset[tu[t]], offset[tv[t]]
-        for k in range(n_k):
-            g_cos[k] = 0.0
-            g_t[k] = 0.0
-        for a in range(na):
-            d, v = slopes[a, t], values[a, t]
-            for k in range(n_k):
-                coef = ang[s, a, k]
-                g_cos[k] += coef * d
-                g_t[k] += coef * v
         for e in range(3):
             a0, a1, b0, b1 = geo[e, t], geo[3 + e, t], geo[6 + e, t], geo[9 + e, t]
             for k in range(n_k):
-                local[ou, e, k] += g_cos[k] * a0 + g_t[k] * a1
+                local[ou, e, k] += members[t, 0, k] * a0 + members[t, 1, k] * a1
             for k in range(n_k):
-                local[ov, e, k] += g_cos[k] * b0 + g_t[k] * b1
+                local[ov, e, k] += members[t, 0, k] * b0 + members[t, 1, k] * b1
 
 
 @njit(**_OPTIONS)
-def _scatter(vec, r, starts, c, j, pair_batch, cutoff, local, out, virial, with_virial):
+def _scatter(vec, r, starts, c, j, pair_batch, cutoff, local, out, virial):
     """Forces F_c += dE/dD_p, F_j −= dE/dD_p and the virial Σ_p D_p ⊗ dE/dD_p of the pairs of
     centre c (closer than ``cutoff``)."""
     n_k = local.shape[2]
+    with_virial = virial.shape[0] > 0
     for p in range(starts[c], starts[c + 1]):
         if r[p] >= cutoff:
             continue

@@ -120,19 +120,21 @@ class Committee(torch.nn.Module):
         derivatives: one pass for all members, no autograd graph through the geometry.
 
         ``backend`` (``"auto"`` | ``"numba"`` | ``"torch"``, default ``$ALEARN_BACKEND`` or
-        ``auto``; see :mod:`alearn.descriptors.fused`): the compiled kernel where it applies,
-        else the torch path.  With ``create_graph`` the outputs stay differentiable in the
-        network weights (direct force training: only the networks are differentiated twice,
-        never the descriptor); that always runs on the torch path."""
+        ``auto``; see :mod:`alearn.descriptors.fused`): the compiled kernel where it applies
+        (CPU), else the torch path.  With ``create_graph`` the outputs stay differentiable in
+        the network weights (direct force training: only the networks are differentiated
+        twice, never the descriptor)."""
         from alearn.descriptors import fused
 
-        if fused.use_kernel(backend, positions, create_graph):
-            return self._evaluate_kernel(graph, positions, stress)
+        if fused.use_kernel(backend, positions):
+            return self._evaluate_kernel(graph, positions, stress, create_graph)
         return self._evaluate_torch(graph, positions, stress, create_graph)
 
-    def _evaluate_kernel(self, graph: Graph, positions: torch.Tensor, stress: bool) -> MemberOutput:
+    def _evaluate_kernel(self, graph: Graph, positions: torch.Tensor, stress: bool,
+                         create_graph: bool) -> MemberOutput:
         """The compiled path: fused descriptor → members' values and input gradients (one
-        batched pass, hand-written backward) → fused contraction to forces and virial."""
+        batched pass, hand-written backward, differentiable in the weights) → fused
+        contraction to forces and virial (its transpose for the backward pass)."""
         from alearn.descriptors.fused import fused_descriptor
 
         s = graph.species
@@ -140,9 +142,11 @@ class Committee(torch.nn.Module):
             fused = fused_descriptor(self.spec, graph, positions)
             g = fused.features
             scale = self.scale[s]
-            value, dx = self.networks.value_and_gradient((g - self.shift[s]) * scale, s)
+            x = (g - self.shift[s]) * scale
+        with torch.set_grad_enabled(create_graph):
+            value, dx = self.networks.value_and_gradient(x, s)
             atomic = value * self.energy_scale + self.reference_energy[s]
-            energy = atomic.new_zeros((self.members, graph.n_structures)).index_add_(1, graph.batch, atomic)
+            energy = atomic.new_zeros((self.members, graph.n_structures)).index_add(1, graph.batch, atomic)
             forces, virial = fused.forces_and_virial(dx * (scale * self.energy_scale), stress)
             if virial is not None:
                 virial = virial / torch.linalg.det(graph.cells).abs()[None, :, None, None]

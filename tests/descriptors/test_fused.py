@@ -128,9 +128,9 @@ def test_backend_choice_and_environment(monkeypatch):
     assert fused.requested_backend() == "torch"
     assert fused.requested_backend("numba") == "numba"
     pos = torch.zeros(2, 3, dtype=torch.float64)
-    assert not fused.use_kernel(None, pos, create_graph=False)
-    assert fused.use_kernel("auto", pos, create_graph=False)
-    assert not fused.use_kernel("numba", pos, create_graph=True)   # training: torch path
+    assert not fused.use_kernel(None, pos)
+    assert fused.use_kernel("auto", pos)
+    assert not fused.use_kernel("auto", pos.to(torch.int64))
     monkeypatch.setenv(fused.ENVIRONMENT, "fortran")
     with pytest.raises(UserError, match="ALEARN_BACKEND = 'fortran'"):
         fused.requested_backend()

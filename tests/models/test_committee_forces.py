@@ -131,19 +131,22 @@ def test_analytic_path_without_angular_terms(backend_name, make_committee, make_
     torch.testing.assert_close(fast.forces, slow.forces, rtol=1e-10, atol=1e-12)
 
 
-def test_force_loss_weight_gradients_equal_between_paths(make_committee, make_cell):
-    """Direct force training through the analytic path gives the autograd path's gradients."""
+@pytest.mark.parametrize("backend_name", ["torch", "numba"])
+def test_force_loss_weight_gradients_equal_between_paths(backend_name, make_committee, make_cell):
+    """Direct force training through the analytic path (torch, or the compiled kernel and its
+    transpose) gives the autograd path's gradients."""
     import torch
 
     atoms = make_cell()
     committee = make_committee(("Cu", "Au"), members=2)
-    graph = committee.graph([atoms])
-    pos = torch.as_tensor(atoms.positions)
+    graph = committee.graph([atoms, atoms.repeat((1, 1, 2))])
+    pos = torch.as_tensor(np.concatenate([atoms.positions, atoms.repeat((1, 1, 2)).positions]))
     grads = []
     for fast in (True, False):
         committee.zero_grad()
         if fast:
-            out = committee.evaluate_fast(graph, pos, stress=True, create_graph=True)
+            out = committee.evaluate_fast(graph, pos, stress=True, create_graph=True,
+                                          backend=backend_name)
         else:
             out = committee.evaluate_graph(graph, pos, forces=True, stress=True, create_graph=True)
         loss = (out.forces**2).sum() + 1e3 * (out.stress**2).sum() + (out.energy**2).sum()
