@@ -201,3 +201,14 @@ def fused_descriptor(spec: ChebyshevSpec, graph: Graph, positions: torch.Tensor)
     fused = Fused(spec, geo, graph.species.numpy(), spins, torch.empty(0), graph.n_structures)
     module.descriptor(*fused._args(), out)
     return replace(fused, features=torch.from_numpy(out).to(positions.dtype))
+
+
+def descriptor_values(spec: ChebyshevSpec, graph: Graph, positions: torch.Tensor,
+                      backend: str | None = None) -> torch.Tensor:
+    """The descriptor (N, F) without derivatives: the kernel where it applies, else torch."""
+    if use_kernel(backend, positions):
+        return fused_descriptor(spec, graph, positions).features
+    from alearn.descriptors.chebyshev import features
+
+    with torch.no_grad():
+        return features(spec, graph, positions)

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from alearn.data.records import LabelledStructure
-from alearn.descriptors.chebyshev import ChebyshevSpec, Topology, collate, features, topology
+from alearn.descriptors.chebyshev import ChebyshevSpec, Topology, collate, topology
+from alearn.descriptors.fused import descriptor_values
 from alearn.errors import UserError
 from alearn.select.fragments import COMPLETE_ARRAY as COMPLETE
 from alearn.train.metrics import fragment_type
@@ -56,8 +57,7 @@ def prepare(structures: Sequence[LabelledStructure], spec: ChebyshevSpec, *, dty
         atoms = [s.atoms for s in structures[start:stop]]
         graph = collate(atoms, topos[start:stop], dtype=dtype, device=device)
         pos = torch.as_tensor(np.concatenate([a.positions for a in atoms]), dtype=dtype, device=device)
-        with torch.no_grad():
-            g = features(spec, graph, pos)
+        g = descriptor_values(spec, graph, pos)
         feats.extend(torch.split(g, [len(a) for a in atoms]))
     out = [_one(s, t, g, dtype, device, force_fraction, rng, complete_only)
            for s, t, g in zip(structures, topos, feats)]
