@@ -43,15 +43,21 @@ class Terms:
 
 
 def energies_from_cache(model: Committee, batch: Sequence[Prepared]) -> torch.Tensor:
-    """(K, B) energies from the cached descriptors."""
-    g = torch.cat([p.features for p in batch])
-    species = torch.cat([p.species for p in batch])
-    index = torch.repeat_interleave(torch.arange(len(batch), device=g.device),
-                                    torch.tensor([p.n_atoms for p in batch], device=g.device))
-    s = species
-    x = (g - model.shift[s]) * model.scale[s]
-    atomic = model.networks(x, s) * model.energy_scale + model.reference_energy[s]
-    return atomic.new_zeros((model.members, len(batch))).index_add(1, index, atomic)
+    """(K, B) energies from the cached descriptors (rows already split by element, so each
+    element's network sees one contiguous block and no per-atom gathers are needed)."""
+    dev = model.shift.device
+    energy = model.shift.new_zeros((model.members, len(batch)))
+    counts = torch.zeros(len(batch), len(model.spec.elements), dtype=model.dtype, device=dev)
+    for t, element in enumerate(model.spec.elements):
+        rows = [p.by_element[t] for p in batch]
+        sizes = torch.tensor([len(x) for x in rows], device=dev)
+        if int(sizes.sum()) == 0:
+            continue
+        counts[:, t] = sizes.to(model.dtype)
+        x = (torch.cat(rows) - model.shift[t]) * model.scale[t]
+        index = torch.repeat_interleave(torch.arange(len(batch), device=dev), sizes)
+        energy = energy.index_add(1, index, model.networks.element_forward(element, x))
+    return energy * model.energy_scale + counts @ model.reference_energy
 
 
 def energy_term(residual: torch.Tensor, n_atoms: torch.Tensor) -> torch.Tensor:

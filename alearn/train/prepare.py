@@ -36,6 +36,7 @@ class Prepared:
     force_mask: torch.Tensor | None   # (N, 3) bool, components in the force term
     stress: torch.Tensor | None       # (3, 3) eV/Å³
     offset_type: int = -1             # index of the fragment type, −1: no energy offset
+    by_element: tuple[torch.Tensor, ...] = ()   # rows of ``features`` of each element
 
     @property
     def n_atoms(self) -> int:
@@ -59,7 +60,7 @@ def prepare(structures: Sequence[LabelledStructure], spec: ChebyshevSpec, *, dty
         pos = torch.as_tensor(np.concatenate([a.positions for a in atoms]), dtype=dtype, device=device)
         g = descriptor_values(spec, graph, pos)
         feats.extend(torch.split(g, [len(a) for a in atoms]))
-    out = [_one(s, t, g, dtype, device, force_fraction, rng, complete_only)
+    out = [_one(s, t, g, dtype, device, force_fraction, rng, complete_only, len(spec.elements))
            for s, t, g in zip(structures, topos, feats)]
     types = types or {}
     out = [replace(p, offset_type=types.get(fragment_type(p.structure) or "", -1)) for p in out]
@@ -93,7 +94,8 @@ def fragment_types(structures: Sequence[LabelledStructure]) -> dict[str, int]:
 
 
 def _one(s: LabelledStructure, topo: Topology, g: torch.Tensor, dtype: torch.dtype, device: str,
-         force_fraction: float, rng: np.random.Generator, complete_only: bool) -> Prepared:
+         force_fraction: float, rng: np.random.Generator, complete_only: bool,
+         n_species: int) -> Prepared:
     tensor = lambda x: torch.tensor(np.array(x, float), dtype=dtype, device=device)  # noqa: E731
     forces = mask = stress = None
     if s.labels.forces is not None:
@@ -108,7 +110,9 @@ def _one(s: LabelledStructure, topo: Topology, g: torch.Tensor, dtype: torch.dty
         v = np.asarray(s.labels.stress, float)
         stress = tensor([[v[0], v[5], v[4]], [v[5], v[1], v[3]], [v[4], v[3], v[2]]])
     species = torch.as_tensor(topo.species, dtype=torch.long, device=device)
-    return Prepared(s, topo, g, species, float(s.labels.energy), forces, mask, stress)
+    by_element = tuple(g[species == t] for t in range(n_species))
+    return Prepared(s, topo, g, species, float(s.labels.energy), forces, mask, stress,
+                    by_element=by_element)
 
 
 def normalisation(prepared: Sequence[Prepared], n_species: int) -> dict[str, torch.Tensor]:

@@ -133,10 +133,12 @@ def _initialise(model: Committee, data: list[prep.Prepared], model_cfg: Committe
 
 def _optimiser(model: Committee, cfg: TrainConfig, extra: Sequence[torch.Tensor]) -> torch.optim.Optimizer:
     params = list(model.networks.parameters()) + list(extra)
+    # fused: one kernel per step for all parameters instead of ~10 small ops per tensor
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.learning_rate)
+        return torch.optim.Adam(params, lr=cfg.learning_rate, fused=True)
     if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+        return torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay,
+                                 fused=True)
     return torch.optim.LBFGS(params, lr=cfg.learning_rate, max_iter=20, history_size=20,
                              line_search_fn="strong_wolfe")
 
