@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "alearn.explore.commands",
     "alearn.campaign.commands",
     "alearn.report.commands",
+    "alearn.lammps.commands",
 )
 
 DESCRIPTION = """\

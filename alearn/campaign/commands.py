@@ -33,7 +33,11 @@ def register(subparsers: Any) -> None:
     export.add_argument("directory", type=Path, help="campaign directory")
     export.add_argument("--iteration", type=int, default=None, help="iteration (default: the latest)")
     export.add_argument("--out", type=Path, default=None,
-                        help="target directory (default: DIR/export/model-NNNN)")
+                        help="target directory (default: DIR/export/model-NNNN, "
+                             "or DIR/export/lammps-NNNN with --lammps)")
+    export.add_argument("--lammps", action="store_true",
+                        help="also write start.data and LAMMPS input scripts (in.nvt, in.npt) "
+                             "beside the model in OUT/model (docs/lammps.md)")
     export.set_defaults(handler=export_command)
 
 
@@ -80,6 +84,14 @@ def status_command(args: argparse.Namespace) -> int:
 
 
 def export_command(args: argparse.Namespace) -> int:
+    if args.lammps:
+        from alearn.lammps.export import export_lammps
+
+        out = export_lammps(args.directory, args.out, args.iteration)
+        scripts = [name for name in ("in.nvt", "in.npt") if (out / name).is_file()]
+        print(f"exported to {out} (model/, start.data, {', '.join(scripts)}, README.md); run it "
+              f"with:\n  cd {out} && alearn lammps in.nvt --model model")
+        return 0
     from alearn.campaign.export import export_model
 
     out = export_model(args.directory, args.out, args.iteration)

@@ -27,10 +27,10 @@ def export_model(directory: Path, out: Path | None = None, iteration: int | None
     if out.exists():
         raise UserError(f"{out} exists already; choose another --out or remove it")
     shutil.copytree(layout.snapshot(number) / chosen.get("model", "model"), out)
-    for path in out.rglob("*"):
+    write_json_atomic(out / PROVENANCE, _provenance(layout, chosen))
+    for path in out.rglob("*"):   # readable by all like any copied file (temp files are 0600)
         if path.is_file():
             path.chmod(0o644)
-    write_json_atomic(out / PROVENANCE, _provenance(layout, chosen))
     return out
 
 

