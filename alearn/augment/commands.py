@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "augment", help="augment labelled structures with synthetic energies (GPR or Taylor)",
-        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  alearn augment augment.toml      (the spec above; then "
+               "alearn label to_label.extxyz ... for the uncertain copies)")
     parser.add_argument("spec", help="augment spec (TOML)")
     parser.set_defaults(handler=run)

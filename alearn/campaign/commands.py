@@ -7,12 +7,55 @@ import json
 from pathlib import Path
 from typing import Any
 
+RAW = argparse.RawDescriptionHelpFormatter
+
+RUN_DESCRIPTION = """\
+Run the campaign described by a TOML file: build the initial data (iteration 0), then per
+iteration explore with MD on the current model, select the structures it is unsure about, label
+them with the reference code, augment, retrain, evaluate on held-out data and commit the
+iteration as an immutable snapshot under DIR/iterations/NNNN, until a [stop] rule holds.
+
+Kill it at any moment (Ctrl-C, kill -9, a lost node); the same command resumes at the first
+unfinished stage and never repeats a finished reference calculation.  Changing the TOML mid-campaign is refused
+with the diff unless every changed key is safe to change and --allow-changes is given."""
+
+RUN_EXAMPLE = """\
+examples:
+  alearn run campaigns/water-cluster-xtb.toml                   into ./water-cluster-xtb/
+  alearn run campaigns/water-cluster-xtb.toml --dir /scratch/w1
+  alearn run campaigns/water-cluster-xtb.toml --dry-run | less  every default, the commands
+  alearn run campaigns/water-cluster-xtb.toml --allow-changes   after raising [select] budget
+  alearn run water-cluster-xtb                                  resume from the directory"""
+
+STATUS_DESCRIPTION = """\
+One row per iteration of a campaign: explored frames and their trust classes (accurate /
+candidate / failed), structures selected and labelled, augmented rows, failed reference
+calculations, the held-out test errors (energy MAE per atom, force RMSE) and the seconds per
+stage; then the iteration in progress (its finished stages) or why the campaign stopped."""
+
+STATUS_EXAMPLE = """\
+examples:
+  alearn status water-cluster-xtb
+  alearn status water-cluster-xtb --json | python -m json.tool"""
+
+EXPORT_DESCRIPTION = """\
+Copy the (checksum-verified) model of one iteration out of a campaign into a stand-alone model
+directory with provenance.json (campaign, iteration, snapshot checksum, metrics, versions).
+Load it in ASE with alearn.load_calculator(DIR); results then also hold the committee's spread
+(energy_std, forces_std, max_force_std).  With --lammps the directory also gets a LAMMPS data
+file of the campaign's first structure and NVT/NPT input scripts (docs/lammps.md)."""
+
+EXPORT_EXAMPLE = """\
+examples:
+  alearn export water-cluster-xtb                        into water-cluster-xtb/export/model-NNNN
+  alearn export water-cluster-xtb --iteration 2 --out model-it2
+  alearn export cu-emt --lammps --out cu-lammps          then: cd cu-lammps && alearn lammps in.npt --model model"""
+
 
 def register(subparsers: Any) -> None:
     run = subparsers.add_parser(
         "run", help="run or resume an active-learning campaign",
-        description="Run the campaign described by a TOML file (or resume the campaign directory "
-                    "it created). Kill it at any time; the same command resumes.")
+        description=RUN_DESCRIPTION, epilog=RUN_EXAMPLE, formatter_class=RAW)
     run.add_argument("campaign", type=Path, help="campaign TOML file, or an existing campaign directory")
     run.add_argument("--dir", type=Path, default=None,
                      help="campaign directory (default: ./<campaign.name>)")
@@ -24,12 +67,16 @@ def register(subparsers: Any) -> None:
     run.add_argument("--quiet", action="store_true", help="no progress output")
     run.set_defaults(handler=run_command)
 
-    status = subparsers.add_parser("status", help="a table of a campaign's iterations")
+    status = subparsers.add_parser("status", help="a table of a campaign's iterations",
+                                   description=STATUS_DESCRIPTION, epilog=STATUS_EXAMPLE,
+                                   formatter_class=RAW)
     status.add_argument("directory", type=Path, help="campaign directory")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(handler=status_command)
 
-    export = subparsers.add_parser("export", help="copy a trained model out of a campaign")
+    export = subparsers.add_parser("export", help="copy a trained model out of a campaign",
+                                   description=EXPORT_DESCRIPTION, epilog=EXPORT_EXAMPLE,
+                                   formatter_class=RAW)
     export.add_argument("directory", type=Path, help="campaign directory")
     export.add_argument("--iteration", type=int, default=None, help="iteration (default: the latest)")
     export.add_argument("--out", type=Path, default=None,

@@ -95,6 +95,9 @@ def register(subparsers: Any) -> None:
     """Add ``alearn validate``."""
     parser = subparsers.add_parser(
         "validate", help=HELP, description=DESCRIPTION,
+        epilog="example:\n  alearn validate campaigns/water-cluster-xtb.toml\n"
+               "  alearn run campaigns/water-cluster-xtb.toml --dry-run   "
+               "(also prints every default and the reference commands)",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("file", metavar="FILE", help="campaign TOML file")
     parser.set_defaults(handler=run_validate)

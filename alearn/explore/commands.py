@@ -16,7 +16,9 @@ from typing import Any
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "explore", help="run the walkers and the selection of one iteration on a trained model",
-        description=__doc__.split("\n\n")[1])
+        description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  alearn explore campaigns/water-cluster-xtb.toml --model "
+               "water-cluster-xtb/export/model-0004 --out explore-test --iteration 3")
     parser.add_argument("campaign", type=Path, help="campaign TOML ([explore], [select] and "
                         "[campaign] structures are used)")
     parser.add_argument("--model", type=Path, required=True, help="trained model directory")

@@ -12,17 +12,40 @@ Train a committee of atomic neural networks from a spec file with the sections
 [data] (train/valid extxyz files or a store), [descriptor], [model], [train], [augment]
 (kind = "taylor" or "none") and [output] (directory, warm_start); see docs/ann.md."""
 
+TRAIN_EXAMPLE = """\
+example spec (train.toml):
+  [data]
+  train = ["train.extxyz"]
+  [descriptor]
+  elements = ["H", "O"]
+  [model]
+  members = 4
+  [train]
+  epochs = 200
+  [output]
+  directory = "model"
+
+  alearn train train.toml            then alearn.load_calculator("model") or alearn evaluate"""
+
+EVALUATE_EXAMPLE = """\
+examples:
+  alearn evaluate model test.extxyz
+  alearn evaluate water-cluster-xtb/export/model-0004 water-cluster-xtb/store.db --json"""
+
 
 def register(subparsers: Any) -> None:
     train = subparsers.add_parser("train", help="train a committee ANN from a spec file",
-                                  description=TRAIN_HELP)
+                                  description=TRAIN_HELP, epilog=TRAIN_EXAMPLE,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     train.add_argument("spec", type=Path, help="TOML spec file")
     train.add_argument("--output", type=Path, default=None, help="model directory (overrides [output].directory)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch progress")
     train.set_defaults(handler=run_train)
     evaluate = subparsers.add_parser("evaluate", help="errors of a saved model on labelled structures",
                                      description="Energy, force, force-direction and stress/pressure "
-                                     "errors of a saved model on labelled structures (extxyz or a store).")
+                                     "errors of a saved model on labelled structures (extxyz or a store).",
+                                     epilog=EVALUATE_EXAMPLE,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     evaluate.add_argument("model", type=Path, help="model directory (manifest.json)")
     evaluate.add_argument("data", nargs="+", help="extxyz files or a store (.db / postgresql:// URL)")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
