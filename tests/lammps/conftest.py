@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
+if str(HERE) not in sys.path:      # appended: other test folders import their own 'conftest'
+    sys.path.append(str(HERE))
 
 from lammpshelp import save_committee  # noqa: E402
 
