@@ -8,7 +8,7 @@ import pytest
 import torch
 from ase import Atoms
 
-from alearn.descriptors.chebyshev import ChebyshevSpec, collate, features, topology
+from alearn.descriptors.chebyshev import ChebyshevSpec, features
 from alearn.models.committee import Committee
 from alearn.select.gradient_features import (FeaturePosterior, atomic_std, element_posteriors,
                                              gradient_features, projections, structure_std)
