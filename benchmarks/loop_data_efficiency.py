@@ -1,317 +1,243 @@
-"""Active-learning data efficiency and controller overhead.
+"""Active-learning data efficiency: reference calculations an arm needs to reach a force error.
 
-Runs one campaign twice per seed, with the same seeds, budget per iteration, training and
-exploration MD:
+For every system of ``al_systems.py`` and every seed, all arms start from the same iteration 0
+(rattled copies of the start structures, labelled) and run the same number of iterations with
+the same budget per iteration, the same training schedule (warm start, replay, early stopping
+on the arm's own validation set) and the same validation rule (``validation_per_iteration``
+frames drawn uniformly from the arm's own pool each iteration; every frame counts).  Arms:
 
-- **active**: the loop as configured (uncertainty-driven selection of explored frames);
-- **random**: the same loop, but each iteration labels frames drawn uniformly at random from
-  the same kind of reference-free MD (walkers on the current surrogate), ignoring uncertainty.
+- ``active``: the selection strategy under test (``--active``, one of :data:`STRATEGIES`);
+- ``A``: random frames of the same surrogate exploration (the same explorer as ``active``,
+  bias included), frames at or above the calibrated hi excluded;
+- ``A-plain``: random frames of unbiased surrogate exploration (only when ``active`` biases);
+- ``B``: random frames of reference MD at the test conditions from the same start structures
+  (as many MD steps per iteration as the surrogate walkers make); ``C`` is B's count of
+  reference MD steps.
 
-After every iteration the model is evaluated on a **held-out reference MD trajectory** (MD with
-the reference itself, never trained on).  Reported: reference calculations needed to reach each
-force-RMSE target in each arm, their ratio per seed and its mean and spread over seeds, and the
-controller's own time per iteration (bookkeeping = iteration wall time minus its stages, plus
-snapshot commit; and everything outside reference calculations and training).
+After every iteration the model is scored on the system's test set (reference MD at the test
+conditions, never trained on; for the rare-event systems half in each state).  **Needed** = the
+reference calculations spent at the first iteration after which the force RMSE stays at or
+below the target for the rest of the run.  Targets are 3×, 2× and 1.5× the **floor**: the force
+RMSE of the model trained from scratch on ``--floor-frames`` frames of independent reference MD
+of the test distribution.  The active arm's trust target (``target_force_error``) is the
+tightest of them.
 
-Targets are fixed before any arm runs, either absolute (``--target``) or as multiples of the
-**floor** (``--floor-frames N --target-factors 2 1.5``): the force RMSE on the held-out trajectory
-of the same model, trained the same way, on N reference frames of an independent reference MD at
-the test temperature (a yardstick of what the model can reach with plenty of the right data).
-
-    OMP_NUM_THREADS=1 python benchmarks/loop_data_efficiency.py benchmarks/campaigns/cu-emt-forces.toml \
-        --floor-frames 60 --target-factors 2 1.5 --seeds 1 2 --iterations 6 --random-iterations 10 \
-        --test-steps 300 --test-temperature 700 --out /tmp/bench-cu
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/loop_data_efficiency.py cu-bulk cu-melt \\
+        --seeds 1 2 3 4 5 --out /tmp/bench-al
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import os
-import re
-import sys
 import json
+import os
+import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from ase import Atoms
 
-from alearn.campaign import snapshot
-from alearn.campaign.adapters import DefaultParts
-from alearn.files import read_json
-from alearn.campaign.layout import CampaignDir
-from alearn.campaign.loop import run_campaign
-from alearn.config.campaign import load_campaign
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import al_harness as H  # noqa: E402
+import al_systems as S  # noqa: E402
 
-class RandomParts(DefaultParts):
-    """Selection by uniform random choice among all explored (sane) frames."""
-
-    def select(self, ctx: Any, model: Path, explore_dir: Path) -> tuple[list[Atoms], dict[str, Any]]:
-        from alearn.explore.monitor import FrameStatus
-        from alearn.explore.run import ExplorationResult
-
-        frames = [f for f in ExplorationResult.load(explore_dir).frames()
-                  if f.status is not FrameStatus.INSANE]
-        rng = ctx.rng("random-select")
-        k = min(self.config.select.budget, len(frames))
-        chosen = [frames[i].atoms.copy() for i in sorted(rng.choice(len(frames), size=k, replace=False))]
-        for atoms in chosen:
-            atoms.calc = None
-        return chosen, {}
-
-
-def diversity_parts(diversity: str | None) -> Any:
-    """The active arm's parts, with ``[select] selector`` replaced when ``diversity`` is given."""
-    if diversity is None:
-        return DefaultParts
-
-    def make(config: Any, layout: Any, console: Any) -> DefaultParts:
-        from alearn import registry
-
-        selector = registry.schemas(registry.SELECTORS)[diversity]()
-        select = dataclasses.replace(config.select, selector=selector)
-        return DefaultParts(dataclasses.replace(config, select=select), layout, console)
-
-    return make
+#: named selection strategies (the active arm and the experiments)
+STRATEGIES: dict[str, H.Strategy] = {s.name: s for s in (
+    H.Strategy("random", selector="random"),
+    H.Strategy("committee-fps-raw", selector="fps", measure="committee", trust="raw"),
+    H.Strategy("committee-fps", selector="fps", measure="committee"),
+    H.Strategy("committee-top", selector="top", measure="committee"),
+    H.Strategy("committee-kmeans", selector="kmeans", measure="committee"),
+    H.Strategy("gf-maxdet", selector="maxdet", measure="gf_atom"),
+    H.Strategy("gf-lcmd", selector="lcmd", measure="gf_atom"),
+    H.Strategy("gf-top", selector="top", measure="gf_atom"),
+    H.Strategy("gfs-maxdet", selector="maxdet", measure="gf_struct"),
+    H.Strategy("sketch-maxdet", selector="maxdet", measure="gf_atom", features="sketch"),
+    H.Strategy("dopt-maxdet", selector="maxdet", measure="dopt"),
+    H.Strategy("committee-maxdet", selector="maxdet", measure="committee"),
+    H.Strategy("committee-lcmd", selector="lcmd", measure="committee"),
+    H.Strategy("gpr-fps", selector="fps", measure="gpr"),
+    H.Strategy("gpr-top", selector="top", measure="gpr"),
+    H.Strategy("gpr-fps-raw", selector="fps", measure="gpr", trust="raw"),
+)}
+BIASED = {f"{name}+bias": replace(s, name=f"{name}+bias", bias=0.2, bias_ramp_steps=50)
+          for name, s in STRATEGIES.items() if not name.startswith("gpr")}
+STRATEGIES.update(BIASED)
+STRATEGIES["B"] = H.Strategy("B", pool="reference")
 
 
-def reference_trajectory(config: Any, steps: int, temperature_K: float, every: int, seed: int) -> list[Atoms]:
-    """Frames (with reference energies and forces) of Langevin MD run with the reference itself."""
-    from ase import units
-    from ase.calculators.singlepoint import SinglePointCalculator
-    from ase.md.langevin import Langevin
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
-
-    from alearn.campaign.initial import initial_geometries
-    from alearn.label.registry import make_calculator
-
-    plugin = make_calculator(config.reference)
-    rng = np.random.default_rng(seed)
-    frames: list[Atoms] = []
-    for start in initial_geometries(config.campaign.structures):
-        atoms = start.copy()
-        atoms.calc = plugin.ase_calculator(atoms)
-        MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
-        dyn = Langevin(atoms, config.explore.timestep_fs * units.fs, temperature_K=temperature_K,
-                       friction=0.02, rng=rng)
-
-        def keep() -> None:
-            frame = atoms.copy()
-            frame.calc = SinglePointCalculator(frame, energy=atoms.get_potential_energy(),
-                                               forces=atoms.get_forces())
-            frames.append(frame)
-
-        dyn.attach(keep, interval=every)
-        dyn.run(steps)
-    return frames
-
-
-def force_rmse(model_dir: Path, frames: Sequence[Atoms]) -> float:
-    from alearn.models import load
-
-    prediction = load(model_dir).predict([a.copy() for a in frames])
-    diff = np.concatenate([np.asarray(p) - a.calc.results["forces"] for p, a in zip(prediction.forces, frames)])
-    return float(np.sqrt(np.mean(diff ** 2)))
-
-
-def run_arm(toml: Path, directory: Path, factory: Any) -> float:
-    commits: list[float] = []
-    original = snapshot.commit
-
-    def timed_commit(*args: Any, **kwargs: Any) -> Any:
-        began = time.perf_counter()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            commits.append(time.perf_counter() - began)
-
-    snapshot.commit = timed_commit
-    import alearn.campaign.loop as loop
-
-    loop.commit = timed_commit
-    try:
-        began = time.perf_counter()
-        run_campaign(toml, directory=directory, parts_factory=factory)
-        return time.perf_counter() - began
-    finally:
-        loop.commit = original
-        snapshot.commit = original
-        (directory / "commit_seconds.json").write_text(json.dumps(commits))
-
-
-def curve(directory: Path, frames: Sequence[Atoms]) -> list[dict[str, Any]]:
-    layout = CampaignDir(directory)
-    commits = json.loads((directory / "commit_seconds.json").read_text())
-    out = []
-    for i in layout.snapshots():
-        manifest = read_json(layout.snapshot(i) / "manifest.json")
-        timings = manifest["timings_s"]
-        stages = sum(timings.values())
-        bookkeeping = manifest["wall_s"] - stages + (commits[i] if i < len(commits) else 0.0)
-        outside = bookkeeping + sum(v for k, v in timings.items() if k not in ("label", "train", "initial"))
-        out.append({"iteration": i, "reference": manifest["counts"]["reference_total"],
-                    "force_rmse_eV_A": force_rmse(layout.snapshot(i) / "model", frames),
-                    "bookkeeping_s": bookkeeping, "outside_reference_and_training_s": outside,
-                    "train_s": timings.get("train", 0.0), "label_s": timings.get("label", 0.0)})
+def arm_strategies(active: H.Strategy, arms: Sequence[str]) -> dict[str, H.Strategy]:
+    """The strategy of every requested arm (A shares the active arm's explorer and measure)."""
+    out: dict[str, H.Strategy] = {}
+    for arm in arms:
+        if arm == "active":
+            out[arm] = active
+        elif arm == "A":
+            out[arm] = H.Strategy("A", selector="random", measure=active.measure, features=active.features,
+                                  trust=active.trust, bias=active.bias,
+                                  bias_ramp_steps=active.bias_ramp_steps, hi_factor=active.hi_factor)
+        elif arm == "A-plain":
+            if active.bias > 0:
+                out[arm] = H.Strategy("A-plain", selector="random", measure=active.measure,
+                                      features=active.features, trust=active.trust,
+                                      hi_factor=active.hi_factor)
+        elif arm == "B":
+            out[arm] = STRATEGIES["B"]
+        else:
+            out[arm] = STRATEGIES[arm]
     return out
 
 
+# --- the arithmetic of "needed" -------------------------------------------------------------
 
-def floor_rmse(config: Any, frames: Sequence[Atoms], test: Sequence[Atoms], out: Path, seed: int) -> float:
-    """Force RMSE on ``test`` of the campaign's model trained (same settings) on all ``frames``."""
-    from alearn.data.records import Labels, LabelledStructure, Provenance, Source
-
-    rows = [LabelledStructure(a.copy(), Labels(a.calc.results["energy"], a.calc.results["forces"]),
-                              Provenance(Source.REFERENCE)) for a in frames]
-    if config.model.kind == "gpr":
-        from alearn.models.gpr import LocalGPR
-
-        LocalGPR.fit(rows, config.model, seed=seed).save(out)
-        return force_rmse(out, test)
-    from alearn.models.io import save_committee
-    from alearn.train.trainer import train_committee
-
-    derived: list[Any] = []
-    if config.augment.kind == "taylor":
-        from alearn.augment.taylor import taylor_augment
-
-        derived = taylor_augment(rows, config.augment, np.random.default_rng(seed))
-    model, _ = train_committee(rows + derived, [], config.descriptor, config.model, config.train, seed=seed)
-    save_committee(model, out)
-    return force_rmse(out, test)
+def needed(curve: Sequence[dict[str, Any]], target: float, key: str = "force_rmse",
+           count: str = "reference") -> int | None:
+    """Calls spent at the first point after which ``key`` stays ≤ ``target`` to the end."""
+    found = None
+    for point in curve:
+        if point[key] <= target:
+            if found is None:
+                found = int(point[count])
+        else:
+            found = None
+    return found
 
 
-def needed(points: list[dict[str, Any]], target: float) -> int | None:
-    """Reference calculations spent when the force RMSE first fell to ``target`` or below."""
-    for point in points:
-        if point["force_rmse_eV_A"] <= target:
-            return int(point["reference"])
-    return None
-
-
-def compare(runs: dict[int, dict[str, Any]], target: float) -> dict[str, Any]:
-    """Per seed: calculations each arm needed and their ratio; mean and spread of the ratios."""
+def compare(runs: dict[Any, dict[str, Any]], target: float, baseline: str, arm: str = "active",
+            count: str = "reference") -> dict[str, Any]:
+    """Per seed: what ``arm`` and ``baseline`` needed and the ratio baseline/arm; when the
+    baseline never stays below, the ratio is at least (its last count)/(the arm's)."""
     per_seed = {}
     for seed, arms in runs.items():
-        if not {"active", "random"} <= set(arms):
+        if arm not in arms or baseline not in arms:
             continue
-        active, random = needed(arms["active"]["curve"], target), needed(arms["random"]["curve"], target)
-        spent = arms["random"]["curve"][-1]["reference"]
-        per_seed[seed] = {"active": active, "random": random,
-                          "ratio": random / active if active and random else None,
-                          "ratio_at_least": spent / active if active and not random else None}
+        a = needed(arms[arm]["curve"], target)
+        b = needed(arms[baseline]["curve"], target, count=count)
+        spent = arms[baseline]["curve"][-1][count]
+        per_seed[seed] = {arm: a, baseline: b, "ratio": b / a if a and b else None,
+                          "ratio_at_least": spent / a if a and b is None else None}
     ratios = [v["ratio"] for v in per_seed.values() if v["ratio"] is not None]
-    return {"target_eV_A": target, "per_seed": per_seed, "seeds_both_reached": len(ratios),
+    return {"target": target, "baseline": baseline, "per_seed": per_seed,
+            "seeds_both_reached": len(ratios),
             "ratio_mean": float(np.mean(ratios)) if ratios else None,
-            "ratio_std": float(np.std(ratios)) if len(ratios) > 1 else None,
+            "ratio_std": float(np.std(ratios, ddof=1)) if len(ratios) > 1 else None,
             "ratio_min": min(ratios, default=None), "ratio_max": max(ratios, default=None)}
 
 
-def overhead(runs: dict[int, dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Median per-iteration times (iterations ≥ 1) of each arm, over all seeds."""
-    keys = ("bookkeeping_s", "outside_reference_and_training_s", "train_s", "label_s")
-    out = {}
-    for arm in ("active", "random"):
-        points = [p for arms in runs.values() for p in arms.get(arm, {}).get("curve", []) if p["iteration"] >= 1]
-        out[arm] = {k: float(np.median([p[k] for p in points])) for k in keys} if points else {}
+# --- running -------------------------------------------------------------------------------
+
+def floor(system: S.System, frames: int, cache: Path) -> float:
+    """Force RMSE on the test set of the model trained from scratch on ``frames`` frames of
+    independent reference MD of the test distribution (seed 54321)."""
+    test = S.test_set(system, 12345, cache)
+    train = S.test_set(system, 54321, cache)
+    chosen = [a for subset in train.values() for a in subset]
+    rng = np.random.default_rng(54321)
+    chosen = [chosen[i] for i in sorted(rng.choice(len(chosen), size=min(frames, len(chosen)),
+                                                   replace=False))]
+    valid_n = max(2, len(chosen) // 10)
+    cfg = H.configs(system)
+    rows = H.rows_of(chosen)
+    model, _ = H.fit(cfg, system, H.Strategy("floor", fresh_training=True), None,
+                     rows[valid_n:], [], rows[:valid_n], seed=7)
+    return H.evaluate(model, test)["force_rmse"]
+
+
+def run_system(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    system = S.systems()[name]()
+    out = args.out / name
+    out.mkdir(parents=True, exist_ok=True)
+    test = S.test_set(system, 12345, args.cache)
+    result_path = out / "result.json"
+    result = json.loads(result_path.read_text()) if result_path.exists() and args.resume else {}
+    if "floor" not in result:
+        result.update({"system": name, "notes": system.notes,
+                       "test": S.subset_report(system, test), "argv": sys.argv[1:]})
+        result["floor"] = floor(system, args.floor_frames, args.cache)
+        result["targets"] = [f * result["floor"] for f in args.target_factors]
+        result["runs"] = {}
+    log(f"{name}: floor {result['floor']:.4g} eV/Å; targets {[round(t, 4) for t in result['targets']]}")
+    trust_target = min(result["targets"])
+    default = "gpr-fps" if system.surrogate == "gpr" else args.active
+    active = STRATEGIES[args.active_gpr if system.surrogate == "gpr" else default]
+    strategies = arm_strategies(active, args.arms)
+    iterations = args.iterations or system.iterations
+    for seed in args.seeds:
+        runs = result["runs"].setdefault(str(seed), {})
+        start = None
+        for arm, strategy in strategies.items():
+            if arm in runs and args.resume:
+                continue
+            if start is None:
+                start = H.initial_state(H.configs(system), system, seed, out / f"seed-{seed}" / "initial")
+                if not start.curve:
+                    start.curve.append({"iteration": 0, "reference": start.calls, "md_steps": 0,
+                                        **H.evaluate(start.model, test)})
+            load = os.getloadavg()[0]
+            run = H.run_arm(system, strategy, seed, trust_target, test, start,
+                            out / f"seed-{seed}" / arm, iterations, log=log if args.verbose else None)
+            run["load_average"] = [load, os.getloadavg()[0]]
+            runs[arm] = run
+            log(f"{name} seed {seed} {arm} ({strategy.name}): "
+                + ", ".join(f"{p['reference']}→{p['force_rmse']:.3g}" for p in run["curve"])
+                + f"  [{run['wall_s']:.0f} s, load {load:.1f}]")
+            result_path.write_text(json.dumps(result, indent=1))
+    result["summary"] = summarise(result)
+    result_path.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def summarise(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Ratios of every baseline arm against the active arm at every target (C: B's MD steps)."""
+    runs = result["runs"]
+    arms = sorted({a for r in runs.values() for a in r} - {"active"})
+    out = []
+    for target in result["targets"]:
+        for baseline in arms:
+            out.append(compare(runs, target, baseline))
+        if any("B" in r for r in runs.values()):
+            c = compare(runs, target, "B", count="md_steps")
+            c["baseline"] = "C"
+            out.append(c)
     return out
 
 
-def with_settings(toml: Path, iterations: int, seed: int, out: Path) -> Path:
-    """A copy of the campaign with ``iterations`` iterations, campaign seed ``seed``, no other
-    stop rule, and absolute paths to its structures and data."""
-    out.mkdir(parents=True, exist_ok=True)
-    config = load_campaign(toml)
-    text = toml.read_text().replace(f"max_iterations = {config.stop.max_iterations}",
-                                    f"max_iterations = {iterations}")
-    text = re.sub(r"(?m)^seed = \d+$", f"seed = {seed}", text, count=1)
-    for rule in ("force_rmse_eV_A", "accurate_ratio", "max_reference_calculations", "walltime_s"):
-        text = "\n".join(line for line in text.splitlines() if not line.startswith(f"{rule} =")) + "\n"
-    base = toml.resolve().parent
-
-    def absolute(match: re.Match) -> str:
-        path = base / match.group(1)
-        return f'"{path.resolve()}"' if path.exists() else match.group(0)
-
-    text = re.sub(r'"([^"\n]+)"', absolute, text)
-    target = out / toml.name
-    target.write_text(text)
-    return target
+def log(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.1f}] {text}", flush=True)
 
 
-def run_seed(args: argparse.Namespace, seed: int, frames: Sequence[Atoms]) -> dict[str, Any]:
-    arms: dict[str, Any] = {}
-    root = args.out / f"seed-{seed}"
-    plan = (("active", diversity_parts(args.active_diversity), args.iterations),
-            ("random", RandomParts, args.random_iterations or args.iterations))
-    for arm, factory, iterations in (p for p in plan if p[0] in args.arms):
-        toml = with_settings(args.campaign, iterations, seed, root / f"{arm}-campaign")
-        load_before, cpu_before = os.getloadavg()[0], time.process_time()
-        seconds = run_arm(toml, root / arm, lambda c, l, con, f=factory: f(c, l, con))
-        points = curve(root / arm, frames)
-        arms[arm] = {"wall_s": seconds, "cpu_s": time.process_time() - cpu_before,
-                     "load_average_1min": [load_before, os.getloadavg()[0]], "curve": points}
-        print(f"seed {seed} {arm}: " + ", ".join(f"{p['reference']} → {p['force_rmse_eV_A']:.4g}"
-                                                 for p in points), flush=True)
-    return arms
-
-
-def targets(args: argparse.Namespace, config: Any, test: Sequence[Atoms]) -> tuple[list[float], float | None]:
-    """The force-RMSE targets (absolute ones, then factors × floor) and the floor itself."""
-    chosen = list(args.target or [])
-    if not args.floor_frames:
-        return chosen, None
-    every = max(args.test_every, 1)
-    train = reference_trajectory(config, args.floor_frames * every, args.test_temperature, every, 54321)
-    floor = floor_rmse(config, train, test, args.out / "floor-model", seed=7)
-    print(f"floor: {len(train)} reference frames → force RMSE {floor:.4g} eV/Å", flush=True)
-    return chosen + [f * floor for f in args.target_factors], floor
-
-
-def parse() -> argparse.Namespace:
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("campaign", type=Path)
-    parser.add_argument("--target", type=float, nargs="*", help="absolute force RMSE targets, eV/Å")
-    parser.add_argument("--floor-frames", type=int, default=0,
-                        help="train a yardstick model on this many independent reference MD frames")
-    parser.add_argument("--target-factors", type=float, nargs="*", default=[2.0, 1.5],
-                        help="targets as multiples of the floor's force RMSE (with --floor-frames)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=None,
-                        help="campaign seeds (default: the campaign's own)")
-    parser.add_argument("--iterations", type=int, default=8)
-    parser.add_argument("--random-iterations", type=int, default=None,
-                        help="iterations of the random arm (default: --iterations); more lets it reach the target")
-    parser.add_argument("--arms", nargs="+", choices=("active", "random"), default=["active", "random"])
-    parser.add_argument("--active-diversity", choices=("fps", "none", "kmeans"), default=None,
-                        help="override [select] diversity in the active arm")
-    parser.add_argument("--test-steps", type=int, default=400)
-    parser.add_argument("--test-every", type=int, default=10)
-    parser.add_argument("--test-temperature", type=float, default=500.0)
+    parser.add_argument("systems", nargs="+", choices=sorted(S.systems()))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--arms", nargs="+", default=["active", "A", "A-plain", "B"],
+                        help="active, A, A-plain, B, or any strategy name")
+    parser.add_argument("--active", default="gf-maxdet", choices=sorted(STRATEGIES))
+    parser.add_argument("--active-gpr", default="gpr-fps", choices=sorted(STRATEGIES))
+    parser.add_argument("--iterations", type=int, default=None, help="default: the system's")
+    parser.add_argument("--floor-frames", type=int, default=100)
+    parser.add_argument("--target-factors", type=float, nargs="+", default=[3.0, 2.0, 1.5])
     parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
-    if not args.target and not args.floor_frames:
-        parser.error("give --target or --floor-frames")
-    return args
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="folder of the labelled test and floor frames (default: OUT/cache)")
+    parser.add_argument("--resume", action="store_true", help="keep finished arms in OUT")
+    parser.add_argument("--verbose", action="store_true", help="log every iteration")
+    return parser.parse_args(argv)
 
 
 def main() -> None:
     args = parse()
     args.out.mkdir(parents=True, exist_ok=True)
-    config = load_campaign(args.campaign)
-    test = reference_trajectory(config, args.test_steps, args.test_temperature, args.test_every, 12345)
-    chosen, floor = targets(args, config, test)
-    result: dict[str, Any] = {"campaign": str(args.campaign), "test_frames": len(test),
-                              "floor_force_rmse_eV_A": floor, "argv": sys.argv[1:], "runs": {}}
-    for seed in args.seeds or [config.campaign.seed]:
-        result["runs"][seed] = run_seed(args, seed, test)
-        (args.out / "result.json").write_text(json.dumps(result, indent=1))
-    result["targets"] = [compare(result["runs"], t) for t in chosen]
-    result["overhead_median_s"] = overhead(result["runs"])
-    (args.out / "result.json").write_text(json.dumps(result, indent=1))
-    print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=1))
+    args.cache = args.cache or args.out / "cache"
+    for name in args.systems:
+        result = run_system(name, args)
+        for row in result["summary"]:
+            log(f"{name} target {row['target']:.4g} vs {row['baseline']}: "
+                f"mean {row['ratio_mean']} ± {row['ratio_std']} over {row['seeds_both_reached']} seeds; "
+                + "; ".join(f"{s}: {v}" for s, v in row["per_seed"].items()))
 
 
 if __name__ == "__main__":

@@ -24,10 +24,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from ase.calculators.calculator import Calculator, all_changes
-
-from alearn.models.calculator import CommitteeCalculator
-from alearn.models.committee import voigt
+from alearn.models.calculator import SurrogateCalculator
+from alearn.models.committee import CommitteeEvaluator, voigt
+from alearn.models.protocol import PointResult
 
 
 def bias_terms(energies: np.ndarray, forces: np.ndarray, stresses: np.ndarray | None,
@@ -45,14 +44,13 @@ def bias_terms(energies: np.ndarray, forces: np.ndarray, stresses: np.ndarray | 
     return sigma, grad, dstress
 
 
-class BiasedCommitteeCalculator(CommitteeCalculator):
-    """The committee's ASE calculator with the uncertainty bias of the module docstring."""
-
-    implemented_properties = CommitteeCalculator.implemented_properties + ["forces_unbiased"]
+class BiasedEvaluator(CommitteeEvaluator):
+    """The committee's one-structure evaluation with the uncertainty bias of the module
+    docstring (the point evaluator behind :class:`~alearn.models.calculator.SurrogateCalculator`)."""
 
     def __init__(self, committee: Any, *, strength: float = 0.1, ramp_steps: int = 0,
-                 **kwargs: Any) -> None:
-        super().__init__(committee, **kwargs)
+                 **options: Any) -> None:
+        super().__init__(committee, **options)
         self.strength = float(strength)
         self.ramp_steps = int(ramp_steps)
         self.evaluations = 0
@@ -66,19 +64,14 @@ class BiasedCommitteeCalculator(CommitteeCalculator):
         ramp = 1.0 if self.ramp_steps <= 0 else min(1.0, self.evaluations / self.ramp_steps)
         return self.strength * ramp * self._force_sum / self._bias_sum
 
-    def calculate(self, atoms: Any = None, properties: Any = ("energy",),
-                  system_changes: Any = all_changes) -> None:
-        Calculator.calculate(self, atoms, properties, system_changes)
-        atoms = self.atoms
+    def __call__(self, atoms: Any, *, stress: bool) -> PointResult:
         graph = self._graph(atoms)
         c = self.committee
-        want_stress = "stress" in properties and bool(np.all(atoms.pbc))
         pos = torch.as_tensor(atoms.positions, dtype=c.dtype, device=c.device)
-        out = c.evaluate_fast(graph, pos, stress=want_stress)
+        out = c.evaluate_fast(graph, pos, stress=stress)
         energies = out.energy[:, 0].detach().cpu().numpy().astype(np.float64)
         forces = out.forces.detach().cpu().numpy().astype(np.float64)
-        stresses = (voigt(out.stress[:, 0].detach().cpu().numpy().astype(np.float64))
-                    if want_stress else None)
+        stresses = voigt(out.stress[:, 0].detach().cpu().numpy().astype(np.float64)) if stress else None
         mean_f = forces.mean(axis=0)
         sigma, grad, dstress = bias_terms(energies, forces, stresses)
         self.evaluations += 1
@@ -87,17 +80,34 @@ class BiasedCommitteeCalculator(CommitteeCalculator):
         tau = self.tau()
         dev = np.sqrt(((forces - mean_f) ** 2).sum(axis=2).mean(axis=0))
         count, distance = c.extrapolation(graph, out.features.detach())
-        self.results = {
-            "energy": float(energies.mean()), "free_energy": float(energies.mean()),
-            "forces": mean_f + tau * grad, "forces_unbiased": mean_f,
-            "energy_std": sigma, "energy_std_per_atom": sigma / len(atoms), "forces_std": dev,
-            "max_force_std": float(dev.max(initial=0.0)), "extrapolation": count.astype(int),
-            "extrapolation_distance": distance.astype(np.float64), "energies_members": energies,
-            "bias_energy": -tau * sigma, "bias_strength": tau,
-        }
+        extra = {"energy_std_per_atom": sigma / len(atoms), "extrapolation": count.astype(int),
+                 "extrapolation_distance": distance.astype(np.float64),
+                 "energies_members": energies, "forces_unbiased": mean_f,
+                 "bias_energy": -tau * sigma, "bias_strength": tau}
+        stress_mean = stress_std = None
         if stresses is not None:
-            self.results["stress"] = stresses.mean(axis=0) - tau * dstress
-            self.results["stress_std"] = stresses.std(axis=0)
+            stress_mean, stress_std = stresses.mean(axis=0) - tau * dstress, stresses.std(axis=0)
+        return PointResult(float(energies.mean()), mean_f + tau * grad, sigma, dev,
+                           stress_mean, stress_std, extra)
+
+
+class _Biased:
+    """What :class:`SurrogateCalculator` needs of a surrogate: an ``evaluator()``."""
+
+    def __init__(self, committee: Any, **options: Any) -> None:
+        self.committee, self.options = committee, options
+
+    def evaluator(self) -> BiasedEvaluator:
+        return BiasedEvaluator(self.committee, **self.options)
+
+
+def biased_calculator(committee: Any, *, strength: float = 0.1, ramp_steps: int = 0,
+                      **options: Any) -> SurrogateCalculator:
+    """The committee's ASE calculator with the uncertainty bias (``options``: evaluator
+    options, e.g. ``dtype``, ``skin_A``); ``calc.evaluate`` is the :class:`BiasedEvaluator`."""
+    calc = SurrogateCalculator(_Biased(committee, strength=strength, ramp_steps=ramp_steps, **options))
+    calc.surrogate = committee
+    return calc
 
 
 @dataclass(frozen=True)
@@ -110,7 +120,7 @@ class BiasedSurrogate:
     ramp_steps: int = 0
     dtype: str = "float64"
 
-    def __call__(self) -> BiasedCommitteeCalculator:
+    def __call__(self) -> SurrogateCalculator:
         from alearn.models import load
 
         committee = load(Path(self.model_dir))
@@ -119,8 +129,8 @@ class BiasedSurrogate:
 
             raise UserError("uncertainty-biased MD needs a committee of at least 2 members "
                             f"(the model in {self.model_dir} has {committee.members})")
-        return BiasedCommitteeCalculator(committee, strength=self.strength,
-                                         ramp_steps=self.ramp_steps, dtype=self.dtype)
+        return biased_calculator(committee, strength=self.strength, ramp_steps=self.ramp_steps,
+                                 dtype=self.dtype)
 
 
-__all__ = ["BiasedCommitteeCalculator", "BiasedSurrogate", "bias_terms"]
+__all__ = ["BiasedEvaluator", "BiasedSurrogate", "bias_terms", "biased_calculator"]

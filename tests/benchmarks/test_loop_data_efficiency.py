@@ -1,10 +1,11 @@
-"""The data-efficiency benchmark's bookkeeping (not its figures): the campaigns it runs validate,
-its campaign copies keep their data paths and take the requested seed and iteration count, and
-the "calculations needed" / ratio arithmetic is right, including a target never reached."""
+"""The data-efficiency benchmark's bookkeeping (not its figures): its systems build valid
+configurations, baseline A shares the active arm's explorer, and the "needed" arithmetic uses
+the first budget after which the error *stays* below the target."""
 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -17,6 +18,7 @@ BENCH_CAMPAIGNS = ROOT / "benchmarks" / "campaigns"
 
 
 def _module() -> ModuleType:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
     spec = importlib.util.spec_from_file_location("loop_data_efficiency",
                                                   ROOT / "benchmarks" / "loop_data_efficiency.py")
     assert spec is not None and spec.loader is not None
@@ -32,36 +34,54 @@ def test_benchmark_campaign_validates(path: Path) -> None:
     assert all(s.exists() for s in campaign.campaign.structures)
 
 
-@pytest.mark.parametrize("path", [ROOT / "campaigns" / "cu-emt.toml",
-                                  BENCH_CAMPAIGNS / "cu-emt-forces.toml"], ids=lambda p: p.name)
-def test_campaign_copy_takes_seed_and_iterations_and_keeps_paths(path: Path, tmp_path: Path) -> None:
-    copy = _module().with_settings(path, 5, 17, tmp_path / "copy")
-    original, changed = load_campaign(path), load_campaign(copy)
-    assert changed.stop.max_iterations == 5
-    assert changed.campaign.seed == 17
-    assert [s.resolve() for s in changed.campaign.structures] == [s.resolve() for s in original.campaign.structures]
-    assert changed.train == original.train and changed.select == original.select
-
-
-def _arms(active: list[tuple[int, float]], random: list[tuple[int, float]]) -> dict:
-    def curve(points: list[tuple[int, float]]) -> dict:
-        return {"curve": [{"iteration": i, "reference": n, "force_rmse_eV_A": e}
-                          for i, (n, e) in enumerate(points)]}
-
-    return {"active": curve(active), "random": curve(random)}
-
-
-def test_needed_and_ratio_over_seeds() -> None:
+@pytest.mark.parametrize("name", ["lj-dimer", "cu-bulk", "cu13", "water", "cu-melt"])
+def test_systems_build_valid_configurations(name: str) -> None:
     bench = _module()
-    runs = {1: _arms([(4, 1.0), (8, 0.2), (12, 0.05)], [(4, 1.0), (8, 0.5), (16, 0.3), (24, 0.04)]),
-            2: _arms([(4, 1.0), (8, 0.04)], [(4, 1.0), (8, 0.3), (16, 0.05)])}
-    result = bench.compare(runs, 0.05)
-    assert result["per_seed"][1] == {"active": 12, "random": 24, "ratio": 2.0, "ratio_at_least": None}
+    system = bench.S.systems()[name]()
+    cfg = bench.H.configs(system)
+    assert cfg.select.budget >= 1 and system.starts
+    assert set(system.test) and all(spec.steps >= spec.every for spec in system.test.values())
+    assert system.rare_event == (name == "cu-melt")
+
+
+def _curve(points: list[tuple[int, float]]) -> dict:
+    return {"curve": [{"iteration": i, "reference": n, "md_steps": 10 * n, "force_rmse": e}
+                      for i, (n, e) in enumerate(points)]}
+
+
+def test_needed_is_the_first_budget_after_which_the_error_stays_below() -> None:
+    needed = _module().needed
+    curve = _curve([(4, 1.0), (8, 0.04), (12, 0.2), (16, 0.05), (20, 0.03)])["curve"]
+    assert needed(curve, 0.05) == 16                      # 8 crossed, but rose again
+    assert needed(curve, 0.01) is None
+    assert needed(curve, 2.0) == 4
+    assert needed(curve, 0.05, count="md_steps") == 160
+
+
+def test_ratios_over_seeds_and_lower_bounds() -> None:
+    bench = _module()
+    runs = {1: {"active": _curve([(4, 1.0), (8, 0.2), (12, 0.05)]),
+                "B": _curve([(4, 1.0), (8, 0.5), (16, 0.3), (24, 0.04)])},
+            2: {"active": _curve([(4, 1.0), (8, 0.04)]),
+                "B": _curve([(4, 1.0), (8, 0.3), (16, 0.05)])},
+            3: {"active": _curve([(4, 0.5), (8, 0.01)]),
+                "B": _curve([(4, 0.5), (8, 0.3), (20, 0.2)])}}
+    result = bench.compare(runs, 0.05, "B")
+    assert result["per_seed"][1] == {"active": 12, "B": 24, "ratio": 2.0, "ratio_at_least": None}
     assert result["per_seed"][2]["ratio"] == 2.0
+    assert result["per_seed"][3] == {"active": 8, "B": None, "ratio": None, "ratio_at_least": 2.5}
+    assert result["seeds_both_reached"] == 2
     assert result["ratio_mean"] == pytest.approx(2.0) and result["ratio_std"] == pytest.approx(0.0)
+    steps = bench.compare(runs, 0.05, "B", count="md_steps")
+    assert steps["per_seed"][1]["ratio"] == pytest.approx(240 / 12)
 
 
-def test_target_missed_by_random_gives_a_lower_bound_only() -> None:
-    result = _module().compare({3: _arms([(4, 0.5), (8, 0.01)], [(4, 0.5), (8, 0.3), (20, 0.2)])}, 0.02)
-    assert result["per_seed"][3] == {"active": 8, "random": None, "ratio": None, "ratio_at_least": 2.5}
-    assert result["ratio_mean"] is None and result["seeds_both_reached"] == 0
+def test_baseline_a_shares_the_active_explorer_and_a_plain_drops_the_bias() -> None:
+    bench = _module()
+    active = bench.STRATEGIES["gf-maxdet+bias"]
+    arms = bench.arm_strategies(active, ["active", "A", "A-plain", "B"])
+    assert arms["A"].selector == "random" and arms["A"].bias == active.bias > 0
+    assert arms["A"].measure == active.measure and arms["A"].hi_factor == active.hi_factor
+    assert arms["A-plain"].bias == 0.0 and arms["B"].pool == "reference"
+    plain = bench.arm_strategies(bench.STRATEGIES["gf-maxdet"], ["active", "A-plain"])
+    assert "A-plain" not in plain

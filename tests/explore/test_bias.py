@@ -10,7 +10,7 @@ import torch
 from ase.build import bulk
 
 from alearn.descriptors.chebyshev import ChebyshevSpec
-from alearn.explore.bias import BiasedCommitteeCalculator, BiasedSurrogate, bias_terms
+from alearn.explore.bias import BiasedSurrogate, bias_terms, biased_calculator
 from alearn.models.committee import Committee
 
 torch.set_num_threads(1)
@@ -70,7 +70,7 @@ def test_biased_calculator_adds_tau_grad_sigma_and_keeps_the_unbiased_forces():
     plain = model.as_calculator()
     atoms.calc = plain
     reference = atoms.get_forces().copy()
-    biased = BiasedCommitteeCalculator(model, strength=0.3, ramp_steps=0)
+    biased = biased_calculator(model, strength=0.3, ramp_steps=0)
     atoms.calc = biased
     forces = atoms.get_forces()
     results = biased.results
@@ -88,7 +88,7 @@ def test_biased_calculator_adds_tau_grad_sigma_and_keeps_the_unbiased_forces():
 def test_ramp_starts_at_zero_and_strength_zero_is_the_plain_committee():
     model = committee()
     atoms = cell()
-    ramped = BiasedCommitteeCalculator(model, strength=0.5, ramp_steps=4)
+    ramped = biased_calculator(model, strength=0.5, ramp_steps=4)
     atoms.calc = ramped
     taus = []
     for k in range(6):
@@ -96,7 +96,7 @@ def test_ramp_starts_at_zero_and_strength_zero_is_the_plain_committee():
         atoms.get_forces()
         taus.append(ramped.results["bias_strength"])
     assert taus[0] > 0 and taus[0] < taus[3]          # ramp 1/4 … 4/4
-    off = BiasedCommitteeCalculator(model, strength=0.0)
+    off = biased_calculator(model, strength=0.0)
     atoms.calc = off
     np.testing.assert_allclose(atoms.get_forces(), off.results["forces_unbiased"], atol=0)
 

@@ -1,0 +1,516 @@
+"""One active-learning run of one arm on one benchmark system, in process.
+
+The loop is the campaign's (explore on the current surrogate → validation draw → select →
+label → warm-started training → evaluate), built from alearn's own pieces (``run_walkers``,
+the gradient-feature, batch and calibration modules, ``train_increment``), without the store,
+job directories and snapshots (their cost is measured elsewhere and counts no reference call).
+Each arm is a :class:`Strategy`:
+
+- where its candidate frames come from: walkers on the surrogate (``pool = "surrogate"``,
+  optionally uncertainty-biased) or reference MD at the test conditions (``"reference"``:
+  baseline B, its MD steps are baseline C's count);
+- how it picks ``budget`` of them: ``random``, ``fps`` (farthest-point sampling in the
+  structure fingerprint, from the most uncertain), ``top`` (most uncertain), ``kmeans``,
+  ``maxdet`` or ``lcmd`` (gradient features, training posterior);
+- which measure and trust window: the walkers' committee ``max_force_std`` per atom
+  (``committee``), the gradient-feature posterior std per atom (``gf_atom``) or per structure
+  (``gf_struct``), the D-optimal grade (``dopt``) or the GP's std (``gpr``); ``trust =
+  "calibrated"`` scales the measure on the validation set and takes lo = the target force
+  error, hi = ``hi_factor`` × target; frames at or above hi are never labelled (every
+  surrogate arm, random included).
+
+Every arm spends the same ``budget`` per iteration on training frames and the same
+``validation_per_iteration`` frames, drawn uniformly from its own pool, on its validation set
+(never trained on; early stopping and calibration stand on it).  Both count as reference
+calculations.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from ase import Atoms
+
+from al_systems import System, label
+
+INSANE = 3
+
+
+class Inline:
+    """An engine that runs each submitted task at once, in this process."""
+
+    def submit(self, fn: Any, *args: Any) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(exc)
+        return future
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """How an arm finds and picks its training frames (see the module docstring)."""
+
+    name: str
+    pool: str = "surrogate"
+    selector: str = "random"
+    measure: str = "committee"
+    features: str = "last_layer"
+    trust: str = "calibrated"
+    bias: float = 0.0
+    bias_ramp_steps: int = 0
+    hi_factor: float = 20.0
+    use_lo: bool = True
+    decorrelate: bool = True
+    ridge: float = 1e-3
+    replay: float = 2.0
+    fresh_training: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    """The alearn configuration objects of a system."""
+
+    descriptor: Any
+    model: Any
+    train: Any
+    explore: Any
+    select: Any
+
+
+def configs(system: System) -> Config:
+    from alearn.config.ann import CommitteeConfig, DescriptorConfig, TrainConfig
+    from alearn.config.explore import ExploreConfig, SelectConfig
+    from alearn.config.gpr import GprConfig
+    from alearn.config.schema import build
+
+    model_cls = GprConfig if system.surrogate == "gpr" else CommitteeConfig
+    return Config(build(DescriptorConfig, system.descriptor, path="descriptor"),
+                  build(model_cls, system.model, path="model"),
+                  build(TrainConfig, system.train, path="train"),
+                  build(ExploreConfig, system.explore, path="explore"),
+                  build(SelectConfig, system.select, path="select"))
+
+
+def rows_of(frames: Sequence[Atoms]) -> list[Any]:
+    from alearn.train.data import as_labelled
+
+    return as_labelled(frames)
+
+
+@dataclass
+class ArmState:
+    """Everything one arm carries from iteration to iteration."""
+
+    train: list[Any]
+    valid: list[Any]
+    model: Any
+    model_dir: Path
+    calls: int
+    md_steps: int = 0
+    reference_walkers: list[Atoms] = field(default_factory=list)
+    curve: list[dict[str, Any]] = field(default_factory=list)
+
+
+# --- training and evaluation ---------------------------------------------------------------
+
+def fit(cfg: Config, system: System, strategy: Strategy, previous: Any, new: list[Any],
+        old: list[Any], valid: list[Any], seed: int) -> tuple[Any, float]:
+    """The next model (GPR: refitted on everything; committee: warm-started increment)."""
+    began = time.perf_counter()
+    if system.surrogate == "gpr":
+        from alearn.models.gpr import LocalGPR
+
+        return LocalGPR.fit(old + new, cfg.model, seed=seed), time.perf_counter() - began
+    from alearn.train.incremental import train_increment
+
+    warm = None if strategy.fresh_training else previous
+    model, _, _ = train_increment(warm, new, old, valid, cfg.descriptor, cfg.model, cfg.train,
+                                  seed=seed, replay=strategy.replay)
+    return model, time.perf_counter() - began
+
+
+def force_errors(model: Any, frames: Sequence[Atoms]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Per-atom |F_pred − F_ref| of every frame, and the predicted energies."""
+    prediction = model.predict([a.copy() for a in frames])
+    errors = [np.linalg.norm(np.asarray(p) - a.calc.results["forces"], axis=1)
+              for p, a in zip(prediction.forces, frames)]
+    return errors, np.asarray(prediction.energy)
+
+
+def evaluate(model: Any, test: dict[str, list[Atoms]]) -> dict[str, float]:
+    """Force RMSE (eV/Å) and energy RMSE (eV/atom) on every test subset and on all frames."""
+    out: dict[str, float] = {}
+    sq_all, n_all = 0.0, 0
+    for name, frames in test.items():
+        errors, energy = force_errors(model, frames)
+        sq = sum(float((e ** 2).sum()) for e in errors)
+        n = sum(3 * len(e) for e in errors)
+        de = np.array([(p - a.calc.results["energy"]) / len(a) for p, a in zip(energy, frames)])
+        out[f"force_rmse_{name}"] = float(np.sqrt(sq / n))
+        out[f"energy_rmse_{name}"] = float(np.sqrt(np.mean(de ** 2)))
+        sq_all, n_all = sq_all + sq, n_all + n
+    out["force_rmse"] = float(np.sqrt(sq_all / n_all))
+    return out
+
+
+# --- measures and calibration --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PoolMeasure:
+    """Per-frame uncertainty of a pool: per-atom values (or None) and the frame value."""
+
+    per_atom: list[np.ndarray] | None
+    frame: np.ndarray
+
+
+def measure_frames(strategy: Strategy, model: Any, frames: Sequence[Atoms], walker_values: Sequence[Any],
+                   train: Sequence[Any]) -> PoolMeasure:
+    """The strategy's raw measure on ``frames`` (``walker_values``: (per_atom, measure) stored
+    by the walkers, used by ``committee``/``gpr``; None entries are recomputed)."""
+    kind = strategy.measure
+    if kind in ("committee", "gpr"):
+        if any(v is None for v in walker_values):
+            walker_values = surrogate_values(model, frames, kind)
+        per = [None if v[0] is None else np.asarray(v[0]) for v in walker_values]
+        if any(p is None for p in per):
+            return PoolMeasure(None, np.array([v[1] for v in walker_values]))
+        return PoolMeasure(per, np.array([p.max() for p in per]))
+    from alearn.select import gradient_features as gf
+
+    pool = gf.gradient_features(model, frames, kind=strategy.features)
+    reference = gf.gradient_features(model, [r.atoms for r in train], kind=strategy.features)
+    if kind == "gf_struct":
+        return PoolMeasure(None, gf.structure_std(gf.FeaturePosterior.fit(reference.per_structure(),
+                                                                          strategy.ridge), pool))
+    if kind == "gf_atom":
+        per_atom = gf.atomic_std(gf.element_posteriors(reference, strategy.ridge), pool)
+    elif kind == "dopt":
+        from alearn.select.doptimal import ActiveSet
+
+        rows = {t: reference.atoms[reference.species == t][:, b] for t, b in enumerate(reference.blocks)
+                if np.any(reference.species == t)}
+        per_atom = ActiveSet.fit(rows).grades(pool.species, pool.atoms, pool.blocks)
+    else:
+        raise ValueError(f"unknown measure {kind!r}")
+    split = [per_atom[pool.structure == b] for b in range(pool.n_structures)]
+    return PoolMeasure(split, np.array([s.max() for s in split]))
+
+
+def surrogate_values(model: Any, frames: Sequence[Atoms], kind: str) -> list[tuple[Any, float]]:
+    """(per-atom force std, max) of the committee, or (None, energy std) of the GP."""
+    prediction = model.predict([a.copy() for a in frames])
+    if kind == "gpr":
+        return [(None, float(s)) for s in prediction.energy_std]
+    return [(np.asarray(s), float(np.max(s))) for s in prediction.forces_std]
+
+
+@dataclass(frozen=True)
+class Trust:
+    """Calibrated trust: per-element scales of the measure and the derived levels."""
+
+    scales: dict[int, float]        # atomic number → scale (per-atom measures), 0 → frame scale
+    lo: float                       # predicted frame force error (eV/Å) at which to label
+    hi: float
+    quality: dict[str, float]
+
+
+def calibrate(strategy: Strategy, model: Any, valid: Sequence[Any], train: Sequence[Any],
+              target: float) -> tuple[Trust, PoolMeasure]:
+    """Fit the measure to the validation frames' true force errors (per atom where the measure
+    has atomic values, per frame otherwise)."""
+    from alearn.select.calibration_quality import assess
+
+    frames = [r.atoms for r in valid]
+    labelled = [_with_forces(r) for r in valid]
+    got = measure_frames(strategy, model, frames, [None] * len(frames), train)
+    errors, _ = force_errors(model, labelled)
+    if got.per_atom is not None:
+        symbols = np.concatenate([a.get_chemical_symbols() for a in frames])
+        numbers = np.concatenate([a.numbers for a in frames])
+        quality = assess(np.concatenate(got.per_atom), np.concatenate(errors), dof=3,
+                         elements=symbols.tolist(), min_per_element=10)
+        scales = {int(z): quality.per_element.get(str(s), quality.scale)
+                  for z, s in zip(numbers, symbols)}
+    else:
+        rms = np.array([np.sqrt(np.mean(e ** 2)) for e in errors])
+        quality = assess(got.frame, rms, dof=1)
+        scales = {0: quality.scale}
+    lo = target if strategy.use_lo else 0.0
+    return (Trust(scales, lo, strategy.hi_factor * target,
+                  {"scale": quality.scale, "spearman": quality.spearman,
+                   "miscalibration_area": quality.miscalibration_area, "n": quality.n}), got)
+
+
+def _with_forces(row: Any) -> Atoms:
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    atoms = row.atoms.copy()
+    atoms.calc = SinglePointCalculator(atoms, energy=row.labels.energy, forces=row.labels.forces)
+    return atoms
+
+
+def predicted_errors(measure: PoolMeasure, frames: Sequence[Atoms], trust: Trust) -> np.ndarray:
+    """Each frame's predicted force error (RMS over atoms of scale × per-atom measure)."""
+    if measure.per_atom is None:
+        return measure.frame * trust.scales[0]
+    default = float(np.median(list(trust.scales.values())))
+    out = []
+    for values, atoms in zip(measure.per_atom, frames):
+        scale = np.array([trust.scales.get(int(z), default) for z in atoms.numbers])
+        out.append(float(np.sqrt(np.mean((scale * values) ** 2))))
+    return np.array(out)
+
+
+# --- pools -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Pool:
+    """Candidate frames of one iteration with what their source knows about them."""
+
+    frames: list[Atoms]                   # unlabelled (surrogate) or labelled (reference MD)
+    walker: np.ndarray                    # walker of each frame
+    step: np.ndarray
+    values: list[Any]                     # (per_atom, measure) from the walkers, or None
+    labelled: bool
+    explored: int                         # frames the explorers produced (insane included)
+
+
+def surrogate_pool(cfg: Config, system: System, strategy: Strategy, state: ArmState,
+                   iteration: int, seed: int, workdir: Path) -> Pool:
+    """Sane frames of this iteration's walkers on the current surrogate."""
+    from alearn.explore.run import run_walkers, walker_plan
+
+    plan = walker_plan(cfg.explore, cfg.select, iteration)
+    spec: Any = str(state.model_dir)
+    if strategy.bias > 0:
+        from alearn.explore.bias import BiasedSurrogate
+
+        spec = BiasedSurrogate(str(state.model_dir), strategy.bias, strategy.bias_ramp_steps)
+    result = run_walkers(list(system.starts), plan, spec, Inline(), seed, workdir)
+    frames, walkers, steps, values, explored = [], [], [], [], 0
+    for w in result.walkers:
+        wf = result.walker_frames(w.walker)
+        explored += len(wf)
+        for k in range(len(wf)):
+            if int(wf.status[k]) == INSANE:
+                continue
+            frame = wf.frame(k)
+            frames.append(frame.atoms)
+            walkers.append(w.walker)
+            steps.append(frame.step)
+            values.append((frame.per_atom, frame.measure))
+    return Pool(frames, np.array(walkers, dtype=int), np.array(steps, dtype=int), values, False,
+                explored)
+
+
+def reference_pool(cfg: Config, system: System, state: ArmState, rng: np.random.Generator) -> Pool:
+    """Baseline B: continue the reference MD walkers at the test temperature by as many steps
+    as one iteration of surrogate walkers; a frame every ``every_steps``."""
+    from ase import units
+    from ase.md.langevin import Langevin
+
+    from alearn.explore.integrators import initial_velocities
+    from al_systems import labelled
+
+    spec = next(iter(system.test.values()))
+    stage = cfg.explore.stages[0]
+    every = cfg.explore.monitor.every_steps
+    if not state.reference_walkers:
+        for k in range(cfg.explore.walkers):
+            atoms = system.starts[k % len(system.starts)].copy()
+            atoms.calc = system.reference()
+            initial_velocities(atoms, spec.temperature_K, rng)
+            state.reference_walkers.append(atoms)
+    frames, walkers, steps = [], [], []
+    for k, atoms in enumerate(state.reference_walkers):
+        dyn = Langevin(atoms, system.timestep_fs * units.fs, temperature_K=spec.temperature_K,
+                       friction=0.01 / units.fs, rng=rng, fixcm=False)
+        for n in range(stage.steps // every):
+            dyn.run(every)
+            frames.append(labelled(atoms))
+            walkers.append(k)
+            steps.append((n + 1) * every)
+        state.md_steps += stage.steps
+    return Pool(frames, np.array(walkers), np.array(steps), [None] * len(frames), True, len(frames))
+
+
+# --- selection ---------------------------------------------------------------------------------
+
+def choose(strategy: Strategy, cfg: Config, model: Any, pool: Pool, candidates: np.ndarray,
+           predicted: np.ndarray, train: Sequence[Any], budget: int, rng: np.random.Generator) -> list[int]:
+    """``budget`` pool indices among ``candidates`` by the strategy's selector."""
+    from alearn.select.diversity import decorrelate, element_pairs, farthest_point_sampling, fingerprint
+
+    cand = np.asarray(candidates, dtype=int)
+    if strategy.decorrelate and strategy.selector != "random" and len(cand):
+        kept = []
+        for w in np.unique(pool.walker[cand]):
+            mine = cand[pool.walker[cand] == w]
+            kept.extend(mine[decorrelate(pool.step[mine], predicted[mine], cfg.select.min_frame_gap)])
+        cand = np.array(sorted(kept), dtype=int)
+    if len(cand) <= budget:
+        return cand.tolist()
+    sel = strategy.selector
+    if sel == "random":
+        return sorted(rng.choice(cand, size=budget, replace=False).tolist())
+    if sel == "top":
+        return cand[np.argsort(-predicted[cand], kind="stable")[:budget]].tolist()
+    frames = [pool.frames[i] for i in cand]
+    if sel in ("fps", "kmeans"):
+        pairs = element_pairs(frames)
+        points = np.array([fingerprint(a, pairs, cfg.select.descriptor_cutoff_A) for a in frames])
+        if sel == "fps":
+            picked = farthest_point_sampling(points, budget, first=int(np.argmax(predicted[cand])))
+        else:
+            from alearn.select.diversity import representatives
+
+            picked = representatives(points, predicted[cand], budget)
+        return cand[picked].tolist()
+    from alearn.select import gradient_features as gf
+    from alearn.select.batch import lcmd, max_det
+
+    feats = gf.gradient_features(model, frames, kind=strategy.features).per_structure()
+    reference = gf.gradient_features(model, [r.atoms for r in train], kind=strategy.features).per_structure()
+    posterior = gf.FeaturePosterior.fit(reference, strategy.ridge)
+    psi = posterior.transform(feats)
+    if sel == "maxdet":
+        return cand[max_det(psi, budget)].tolist()
+    if sel == "lcmd":
+        return cand[lcmd(psi, posterior.transform(reference), budget)].tolist()
+    raise ValueError(f"unknown selector {sel!r}")
+
+
+# --- one run -----------------------------------------------------------------------------------
+
+def initial_state(cfg: Config, system: System, seed: int, workdir: Path) -> ArmState:
+    """Iteration 0, the same for every arm of a seed: rattled copies of the starts, labelled;
+    ``initial_validation`` more of them are the first validation frames."""
+    rng = np.random.default_rng([seed, 0])
+    reference = system.reference()
+    made = []
+    for start in system.starts:
+        for _ in range(system.initial_copies + system.initial_validation):
+            atoms = start.copy()
+            atoms.positions += rng.normal(0.0, system.initial_rattle_A, atoms.positions.shape)
+            made.append(label(reference, atoms))
+    n_valid = system.initial_validation * len(system.starts)
+    order = rng.permutation(len(made))
+    valid = rows_of([made[i] for i in sorted(order[:n_valid])])
+    train = rows_of([made[i] for i in sorted(order[n_valid:])])
+    model, _ = fit(cfg, system, Strategy("initial", fresh_training=True), None, train, [], valid,
+                   seed=seed)
+    model_dir = workdir / "model-0000"
+    model.save(model_dir)
+    return ArmState(train, valid, model, model_dir, calls=len(made))
+
+
+def copy_state(state: ArmState, workdir: Path) -> ArmState:
+    import shutil
+
+    model_dir = workdir / state.model_dir.name
+    if not model_dir.exists():
+        shutil.copytree(state.model_dir, model_dir)
+    return ArmState(list(state.train), list(state.valid), state.model, model_dir, state.calls,
+                    state.md_steps, [], [dict(p) for p in state.curve])
+
+
+def iteration(cfg: Config, system: System, strategy: Strategy, state: ArmState, it: int,
+              seed: int, target: float, test: dict[str, list[Atoms]], workdir: Path) -> dict[str, Any]:
+    """One iteration of the arm; appends its record to ``state.curve`` and returns it."""
+    rng = np.random.default_rng([seed, it, 1])
+    timings: dict[str, float] = {}
+    began = time.perf_counter()
+    if strategy.pool == "reference":
+        pool = reference_pool(cfg, system, state, rng)
+    else:
+        pool = surrogate_pool(cfg, system, strategy, state, it, _walker_seed(seed, it),
+                              workdir / f"explore-{it:04d}")
+    timings["explore_s"] = time.perf_counter() - began
+    reference = system.reference()
+    available = np.arange(len(pool.frames))
+    picks = rng.choice(available, size=min(system.validation_per_iteration, len(available)), replace=False)
+    new_valid = [pool.frames[i] if pool.labelled else label(reference, pool.frames[i]) for i in picks]
+    state.valid.extend(rows_of(new_valid))
+    state.calls += len(new_valid)
+    rest = np.setdiff1d(available, picks)
+    began = time.perf_counter()
+    selected, info = select(cfg, system, strategy, state, pool, rest, target, rng)
+    timings["select_s"] = time.perf_counter() - began
+    new = [pool.frames[i] if pool.labelled else label(reference, pool.frames[i]) for i in selected]
+    state.calls += len(new)
+    new_rows = rows_of(new)
+    model, timings["train_s"] = fit(cfg, system, strategy, state.model, new_rows, state.train,
+                                    state.valid, seed=seed * 1000 + it) if new_rows else (state.model, 0.0)
+    state.train.extend(new_rows)
+    state.model = model
+    if new_rows:
+        state.model_dir = workdir / f"model-{it:04d}"
+        model.save(state.model_dir)
+    record = {"iteration": it, "reference": state.calls, "md_steps": state.md_steps,
+              "train_rows": len(state.train), "valid_rows": len(state.valid), "selected": len(new),
+              "explored": pool.explored, "pool": len(pool.frames), **info, **timings,
+              **evaluate(model, test)}
+    state.curve.append(record)
+    return record
+
+
+def _walker_seed(seed: int, it: int) -> int:
+    return int(np.random.SeedSequence([seed, it]).generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def select(cfg: Config, system: System, strategy: Strategy, state: ArmState, pool: Pool,
+           rest: np.ndarray, target: float, rng: np.random.Generator) -> tuple[list[int], dict[str, Any]]:
+    """The frames of ``rest`` to label, and what the record keeps about the choice."""
+    budget = cfg.select.budget
+    if strategy.pool == "reference":
+        return sorted(rng.choice(rest, size=min(budget, len(rest)), replace=False).tolist()), {}
+    frames = [pool.frames[i] for i in rest]
+    if strategy.trust == "calibrated":
+        trust, _ = calibrate(strategy, state.model, state.valid, state.train, target)
+        measure = measure_frames(strategy, state.model, frames, [pool.values[i] for i in rest], state.train)
+        predicted = predicted_errors(measure, frames, trust)
+        lo, hi, quality = trust.lo, trust.hi, trust.quality
+    else:
+        measure = measure_frames(strategy, state.model, frames, [pool.values[i] for i in rest], state.train)
+        predicted = measure.frame
+        lo, hi, quality = cfg.select.trust.lo, cfg.select.trust.hi, {}
+    below_hi = predicted < hi
+    accurate = predicted < lo
+    candidates = np.flatnonzero(below_hi & ~accurate) if strategy.selector != "random" \
+        else np.flatnonzero(below_hi)
+    full = np.full(len(pool.frames), -np.inf)
+    full[rest] = predicted
+    chosen = choose(strategy, cfg, state.model, pool, rest[candidates], full, state.train, budget, rng)
+    info = {"lo": float(lo), "hi": float(hi), "accurate_fraction": float(np.mean(accurate)) if len(rest) else 0.0,
+            "failed_fraction": float(np.mean(~below_hi)) if len(rest) else 0.0,
+            "candidates": int(len(candidates)), "calibration": quality,
+            "predicted_median": float(np.median(predicted)) if len(predicted) else None}
+    return chosen, info
+
+
+def run_arm(system: System, strategy: Strategy, seed: int, target: float, test: dict[str, list[Atoms]],
+            start: ArmState, workdir: Path, iterations: int, log: Any = None) -> dict[str, Any]:
+    """Iterations 1 … ``iterations`` of one arm from the shared iteration-0 state."""
+    cfg = configs(system)
+    workdir.mkdir(parents=True, exist_ok=True)
+    state = copy_state(start, workdir)
+    began = time.perf_counter()
+    for it in range(1, iterations + 1):
+        record = iteration(cfg, system, strategy, state, it, seed, target, test, workdir)
+        if log is not None:
+            log(f"{system.name} {strategy.name} seed {seed} it {it}: {record['reference']} calls, "
+                f"force RMSE {record['force_rmse']:.4g}, train {record.get('train_s', 0):.1f} s, "
+                f"candidates {record.get('candidates', '-')}, acc {record.get('accurate_fraction', '-')}")
+    return {"strategy": asdict(strategy), "seed": seed, "wall_s": time.perf_counter() - began,
+            "curve": state.curve}
+
+
+__all__ = ["ArmState", "Config", "Inline", "Strategy", "configs", "evaluate", "initial_state",
+           "run_arm"]
