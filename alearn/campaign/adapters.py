@@ -22,6 +22,8 @@ from alearn.campaign import exploring, labelling, learning
 from alearn.campaign.layout import CampaignDir
 from alearn.campaign.learning import canonical_order
 from alearn.campaign.parts import Context
+from alearn.campaign.records import (AugmentRecord, ExploreRecord, LabelRecord, SelectRecord,
+                                     TrainRecord)
 from alearn.models.prediction import Prediction
 
 SUBSET_KEY = labelling.SUBSET_KEY
@@ -55,22 +57,22 @@ class DefaultParts:
         self._stack.close()
         self._engine = None
 
-    def initial(self, ctx: Context) -> dict[str, Any]:
+    def initial(self, ctx: Context) -> LabelRecord:
         return labelling.initial_data(ctx, self.labeller)
 
-    def explore(self, ctx: Context, model: Path, workdir: Path) -> dict[str, Any]:
+    def explore(self, ctx: Context, model: Path, workdir: Path) -> ExploreRecord:
         return exploring.explore(ctx, self.explorer, self.measure, model, workdir, self.engine())
 
-    def select(self, ctx: Context, model: Path, explore_dir: Path) -> tuple[list[Atoms], dict[str, Any]]:
+    def select(self, ctx: Context, model: Path, explore_dir: Path) -> tuple[list[Atoms], SelectRecord]:
         return exploring.select(ctx, self.selector, model, explore_dir)
 
-    def label(self, ctx: Context, structures: Sequence[Atoms]) -> dict[str, Any]:
+    def label(self, ctx: Context, structures: Sequence[Atoms]) -> LabelRecord:
         return self.labeller.label(ctx, structures)
 
-    def augment(self, ctx: Context, reference_ids: Sequence[int], workdir: Path) -> tuple[list[Atoms], dict[str, Any]]:
+    def augment(self, ctx: Context, reference_ids: Sequence[int], workdir: Path) -> tuple[list[Atoms], AugmentRecord]:
         return learning.augment(ctx, self.augmenter, reference_ids, LazyEngine(self.engine))
 
-    def train(self, ctx: Context, train_ids: Sequence[int], previous: Path | None, out: Path) -> dict[str, Any]:
+    def train(self, ctx: Context, train_ids: Sequence[int], previous: Path | None, out: Path) -> TrainRecord:
         return learning.train(ctx, self.surrogate, train_ids, previous, out, LazyEngine(self.engine))
 
     def predict(self, model: Path, structures: Sequence[Atoms]) -> Prediction:

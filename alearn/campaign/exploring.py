@@ -4,6 +4,7 @@ them, plus the close-contact correction set."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Callable
 
@@ -12,6 +13,7 @@ from ase import Atoms
 from alearn.campaign.initial import initial_geometries
 from alearn.campaign.labelling import SUBSET_KEY
 from alearn.campaign.parts import Context
+from alearn.campaign.records import Calibration, ContactRecord, ExploreRecord, SelectRecord
 from alearn.data.records import Source
 
 
@@ -30,8 +32,8 @@ def _loader(model: Path) -> Callable[[], Any]:
 
 
 def explore(ctx: Context, explorer: Any, measure: Any, model: Path, workdir: Path,
-            engine: Any) -> dict[str, Any]:
-    """Run the explorer on ``model``; the summary (counts by the window, which is recorded)."""
+            engine: Any) -> ExploreRecord:
+    """Run the explorer on ``model``; the counts by the window (which is recorded)."""
     from alearn.explore.protocol import ExploreRequest
     from alearn.select.window import trust_window
 
@@ -48,10 +50,9 @@ def explore(ctx: Context, explorer: Any, measure: Any, model: Path, workdir: Pat
     stopped: dict[str, int] = {}
     for w in result.walkers:
         stopped[w.stop_reason] = stopped.get(w.stop_reason, 0) + 1
-    return {"walkers": len(result.walkers), "frames": counts.total, "accurate": counts.accurate,
-            "candidate": counts.candidate, "failed": counts.failed,
-            "temperature_K": float(result.temperature_K or 0.0), "stopped": stopped,
-            "lo": window.lo, "hi": window.hi, "calibration": _calibration_summary(calibration)}
+    return ExploreRecord(len(result.walkers), counts.total, counts.accurate, counts.candidate,
+                         counts.failed, float(result.temperature_K or 0.0), stopped,
+                         window.lo, window.hi, _calibration_record(calibration))
 
 
 def calibrate(ctx: Context, surrogate: Callable[[], Any], measure: Any) -> Any:
@@ -74,8 +75,8 @@ def calibrate(ctx: Context, surrogate: Callable[[], Any], measure: Any) -> Any:
     return report
 
 
-def select(ctx: Context, selector: Any, model: Path, explore_dir: Path) -> tuple[list[Atoms], dict[str, Any]]:
-    """The structures to label from the frames below ``explore_dir``, and the summary."""
+def select(ctx: Context, selector: Any, model: Path, explore_dir: Path) -> tuple[list[Atoms], SelectRecord]:
+    """The structures to label from the frames below ``explore_dir``, and the record."""
     from alearn.explore.run import ExplorationResult
     from alearn.select.selector import select_candidates
 
@@ -90,15 +91,12 @@ def select(ctx: Context, selector: Any, model: Path, explore_dir: Path) -> tuple
         if item.subset is not None:
             atoms.info[SUBSET_KEY] = item.subset
         chosen.append(atoms)
-    contacts, contact_summary = close_contacts(ctx, surrogate, result)
-    c = selection.counts
-    return chosen + contacts, {"accurate": c.accurate, "candidate": c.candidate, "failed": c.failed,
-                               "lo": float(selection.lo), "close_contacts": len(contacts),
-                               **contact_summary,
-                               "candidates_decorrelated": selection.decorrelated}
+    contacts, record = close_contacts(ctx, surrogate, result)
+    return chosen + contacts, dataclasses.replace(
+        record, lo=float(selection.lo), candidates_decorrelated=selection.decorrelated)
 
 
-def close_contacts(ctx: Context, surrogate: Callable[[], Any], result: Any) -> tuple[list[Atoms], dict[str, Any]]:
+def close_contacts(ctx: Context, surrogate: Callable[[], Any], result: Any) -> tuple[list[Atoms], SelectRecord]:
     """Compressed structures where walkers (nearly) died from close contacts (seed 001),
     and what the iteration records of them: the shortest distance of every element pair in
     the reference data and each structure's pinched pair."""
@@ -108,7 +106,7 @@ def close_contacts(ctx: Context, surrogate: Callable[[], Any], result: Any) -> t
 
     cfg = ctx.config.select.close_contacts
     if not cfg.enabled:
-        return [], {}
+        return [], SelectRecord()
     training = [r.atoms for r in ctx.store.rows(source=Source.REFERENCE)]
     calculator: list[Any] = []
 
@@ -127,12 +125,12 @@ def close_contacts(ctx: Context, surrogate: Callable[[], Any], result: Any) -> t
         atoms.calc = None
         out.append(atoms)
     if not made:
-        return out, {}
+        return out, SelectRecord()
     data_min = {_pair_name(pair): round(d, 4) for pair, d in min_pair_distances(training).items()}
-    return out, {"close_contact_data_min_A": data_min,
-                 "close_contact_structures": [{"pair": m.pair, "distance_A": round(m.distance_A, 4),
-                                               "target_A": round(m.target_A, 4),
-                                               "compression": round(m.compression, 4)} for m in made]}
+    return out, SelectRecord(close_contacts=len(out), close_contact_data_min_A=data_min,
+                             close_contact_structures=tuple(
+                                 ContactRecord(m.pair, round(m.distance_A, 4), round(m.target_A, 4),
+                                               round(m.compression, 4)) for m in made))
 
 
 def _pair_name(pair: tuple[int, int]) -> str:
@@ -141,12 +139,11 @@ def _pair_name(pair: tuple[int, int]) -> str:
     return f"{chemical_symbols[pair[0]]}-{chemical_symbols[pair[1]]}"
 
 
-def _calibration_summary(report: Any) -> dict[str, Any] | None:
+def _calibration_record(report: Any) -> Calibration | None:
     """What the snapshot records of a calibration (``adaptive = "calibrated"``)."""
     if report is None:
         return None
-    return {"structures": report.n, "slope": report.slope, "spearman": report.spearman,
-            "suggested_lo": report.suggested_lo}
+    return Calibration(report.n, report.slope, report.spearman, report.suggested_lo)
 
 
 __all__ = ["calibrate", "close_contacts", "explore", "select"]

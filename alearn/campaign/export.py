@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from alearn.files import write_json_atomic
 from alearn.campaign.layout import CampaignDir
-from alearn.campaign.snapshot import verify_all
+from alearn.campaign.records import IterationManifest, read_manifests, to_json
 from alearn.errors import UserError
+from alearn.files import write_json_atomic
 
 PROVENANCE = "provenance.json"
 
@@ -18,15 +18,15 @@ def export_model(directory: Path, out: Path | None = None, iteration: int | None
     """Copy the (verified) model of ``iteration`` (default: the latest) to ``out``."""
     layout = CampaignDir(Path(directory))
     layout.require()
-    manifests = verify_all(layout)
+    manifests = read_manifests(layout)
     if not manifests:
         raise UserError(f"{layout.root} has no committed iteration yet; nothing to export")
     chosen = _choose(manifests, iteration, layout)
-    number = chosen["iteration"]
+    number = chosen.iteration
     out = Path(out) if out is not None else layout.root / "export" / f"model-{number:04d}"
     if out.exists():
         raise UserError(f"{out} exists already; choose another --out or remove it")
-    shutil.copytree(layout.snapshot(number) / chosen.get("model", "model"), out)
+    shutil.copytree(layout.snapshot(number) / chosen.model, out)
     write_json_atomic(out / PROVENANCE, _provenance(layout, chosen))
     for path in out.rglob("*"):   # readable by all like any copied file (temp files are 0600)
         if path.is_file():
@@ -34,7 +34,8 @@ def export_model(directory: Path, out: Path | None = None, iteration: int | None
     return out
 
 
-def _choose(manifests: list[dict[str, Any]], iteration: int | None, layout: CampaignDir) -> dict[str, Any]:
+def _choose(manifests: list[IterationManifest], iteration: int | None,
+            layout: CampaignDir) -> IterationManifest:
     if iteration is None:
         return manifests[-1]
     if not 0 <= iteration < len(manifests):
@@ -43,9 +44,9 @@ def _choose(manifests: list[dict[str, Any]], iteration: int | None, layout: Camp
     return manifests[iteration]
 
 
-def _provenance(layout: CampaignDir, manifest: dict[str, Any]) -> dict[str, Any]:
-    return {"campaign": str(layout.root.resolve()), "iteration": manifest["iteration"],
-            "snapshot_manifest_sha256": manifest["manifest_sha256"],
-            "config_sha256": manifest.get("config_sha256"),
-            "dataset_content_sha256": manifest.get("dataset", {}).get("content_sha256"),
-            "metrics": manifest.get("metrics", {}), "versions": manifest.get("versions", {})}
+def _provenance(layout: CampaignDir, manifest: IterationManifest) -> dict[str, Any]:
+    return {"campaign": str(layout.root.resolve()), "iteration": manifest.iteration,
+            "snapshot_manifest_sha256": manifest.manifest_sha256,
+            "config_sha256": manifest.config_sha256,
+            "dataset_content_sha256": manifest.dataset.content_sha256,
+            "metrics": to_json(manifest.metrics), "versions": dict(manifest.versions)}

@@ -18,6 +18,7 @@ from ase import Atoms
 
 from alearn.campaign.initial import initial_geometries, rattled, reference_md
 from alearn.campaign.parts import Context
+from alearn.campaign.records import Failure, LabelRecord
 from alearn.data.records import Source
 from alearn.errors import UserError
 
@@ -32,20 +33,19 @@ class Labeller:
     def __init__(self, calculator: Any, config: Any, jobs_dir: Path, engine: Callable[[], Any]) -> None:
         self.calculator, self.config, self.jobs_dir, self.engine = calculator, config, jobs_dir, engine
 
-    def label(self, ctx: Context, structures: Sequence[Atoms]) -> dict[str, Any]:
-        """Label ``structures`` into the store, grouped by subset; the stage summary."""
+    def label(self, ctx: Context, structures: Sequence[Atoms]) -> LabelRecord:
+        """Label ``structures`` into the store, grouped by subset."""
         groups: dict[str | None, list[Atoms]] = {}
         for atoms in structures:
             groups.setdefault(atoms.info.get(SUBSET_KEY), []).append(atoms)
         ids: list[int] = []
-        failures: list[dict[str, str]] = []
+        failures: list[Failure] = []
         for subset, group in groups.items():
             report = self.dispatch(ctx, group, subset)
             ids.extend(report.row_ids)
-            failures.extend({"job": o.job_hash, "status": o.status.value,
-                             "kind": o.kind.value if o.kind else "", "reason": o.reason[:300]}
-                            for o in report.failures)
-        return {"row_ids": ids, "labelled": len(ids), "failed": len(failures), "failures": failures}
+            failures.extend(Failure(o.job_hash, o.status.value, o.kind.value if o.kind else "",
+                                    o.reason[:300]) for o in report.failures)
+        return LabelRecord(tuple(ids), len(ids), len(failures), tuple(failures))
 
     def dispatch(self, ctx: Context, structures: Sequence[Atoms], subset: str | None,
                  bar: Any = None) -> Any:
@@ -65,7 +65,7 @@ class Labeller:
                 progress=lambda outcome, done, total: bar.advance())
 
 
-def initial_data(ctx: Context, labeller: Labeller) -> dict[str, Any]:
+def initial_data(ctx: Context, labeller: Labeller) -> LabelRecord:
     """Iteration 0: ``[initial] source`` rattle, md or dataset into the store; the summary."""
     cfg = ctx.config.initial
     if cfg.source == "dataset":
@@ -76,7 +76,7 @@ def initial_data(ctx: Context, labeller: Labeller) -> dict[str, Any]:
     return reference_md_data(ctx, labeller, starts)
 
 
-def reference_md_data(ctx: Context, labeller: Labeller, starts: Sequence[Atoms]) -> dict[str, Any]:
+def reference_md_data(ctx: Context, labeller: Labeller, starts: Sequence[Atoms]) -> LabelRecord:
     """``[initial] source = "md"``: every MD step is a (durable) reference calculation; the
     store keeps them all, the training set every ``md_interval``-th."""
     cfg, rng = ctx.config.initial, ctx.rng("initial")
@@ -87,8 +87,8 @@ def reference_md_data(ctx: Context, labeller: Labeller, starts: Sequence[Atoms])
             run = reference_md(start, cfg, lambda s: _label_one(ctx, labeller, s, bar), rng)
             ids.extend(run.kept)
             calculations += run.calculations
-    return {"row_ids": sorted(set(ids)), "labelled": len(set(ids)), "failed": 0,
-            "reference_calculations": calculations}
+    kept = tuple(sorted(set(ids)))
+    return LabelRecord(kept, len(kept), 0, reference_calculations=calculations)
 
 
 def _label_one(ctx: Context, labeller: Labeller, structures: Sequence[Atoms],
@@ -102,7 +102,7 @@ def _label_one(ctx: Context, labeller: Labeller, structures: Sequence[Atoms],
     return [(row.labels.energy, np.asarray(row.labels.forces), outcome.row_id)]
 
 
-def import_dataset(ctx: Context, path: Path) -> dict[str, Any]:
+def import_dataset(ctx: Context, path: Path) -> LabelRecord:
     """``[initial] source = "dataset"``: the labelled structures of ``path``, imported as they are."""
     from alearn.train.data import read_files
 
@@ -114,4 +114,4 @@ def import_dataset(ctx: Context, path: Path) -> dict[str, Any]:
     rejected = [r.reason for r in results if not hasattr(r, "id")]
     for reason in rejected:
         ctx.log.warning("imported structure rejected: %s", reason)
-    return {"row_ids": ids, "labelled": 0, "failed": 0, "imported": len(ids), "rejected": len(rejected)}
+    return LabelRecord(tuple(ids), 0, 0, imported=len(ids), rejected=len(rejected))

@@ -10,6 +10,7 @@ from typing import Any, Iterable, Sequence
 from ase import Atoms
 
 from alearn.campaign.parts import Context
+from alearn.campaign.records import AugmentRecord, TrainRecord
 from alearn.data.records import LabelledStructure
 
 
@@ -23,28 +24,30 @@ def canonical_order(rows: Iterable[LabelledStructure]) -> list[LabelledStructure
 
 
 def augment(ctx: Context, augmenter: Any, reference_ids: Sequence[int],
-            engine: Any) -> tuple[list[Atoms], dict[str, Any]]:
+            engine: Any) -> tuple[list[Atoms], AugmentRecord]:
     """Derived rows from the reference rows with forces, stored with this iteration; returns
     the structures the augmenter wants labelled by the reference instead (GPR gate)."""
     rows = canonical_order(r for r in ctx.store.rows(ids=reference_ids) if r.labels.forces is not None)
     if not rows:
-        return [], {"row_ids": [], "augmented": 0}
+        return [], AugmentRecord()
     result = augmenter.augment(rows, ctx.rng("augment"), engine)
-    return list(result.to_label), {**store_derived(ctx, result.added), **result.details}
+    ids, rejected = store_derived(ctx, result.added)
+    return list(result.to_label), AugmentRecord(ids, len(ids), rejected, details=dict(result.details))
 
 
-def store_derived(ctx: Context, derived: Sequence[LabelledStructure]) -> dict[str, Any]:
+def store_derived(ctx: Context, derived: Sequence[LabelledStructure]) -> tuple[tuple[int, ...], int]:
+    """Store derived rows with this iteration: (their row ids, how many the store rejected)."""
     items = [(s.atoms, s.labels, dataclasses.replace(s.provenance, iteration=ctx.iteration))
              for s in derived]
     results = ctx.store.add_many(items) if items else []
-    ids = [r.id for r in results if hasattr(r, "id")]
-    return {"row_ids": ids, "augmented": len(ids), "rejected": len(results) - len(ids)}
+    ids = tuple(r.id for r in results if hasattr(r, "id"))
+    return ids, len(results) - len(ids)
 
 
 def train(ctx: Context, surrogate: Any, train_ids: Sequence[int], previous: Path | None,
-          out: Path, engine: Any) -> dict[str, Any]:
+          out: Path, engine: Any) -> TrainRecord:
     """Train the surrogate plugin on the rows ``train_ids`` (warm start from ``previous`` per
-    ``[loop]``) and save it into ``out``; the summary."""
+    ``[loop]``) and save it into ``out``."""
     from alearn.models.protocol import TrainRequest
 
     config = ctx.config
@@ -59,5 +62,5 @@ def train(ctx: Context, surrogate: Any, train_ids: Sequence[int], previous: Path
     if summary.fresh_reason:
         ctx.log.warning("iteration %d: %s", ctx.iteration, summary.fresh_reason)
     trained.model.save(out)
-    extra = {"fresh_reason": summary.fresh_reason} if summary.fresh_reason else {}
-    return {**summary.details, "n_train": summary.n_train, "warm_start": summary.warm_start, **extra}
+    return TrainRecord(summary.n_train, summary.warm_start, summary.fresh_reason,
+                       details=dict(summary.details))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import platform
@@ -15,8 +16,10 @@ from alearn.files import canonical_json, sha256_text
 from alearn.campaign.layout import CampaignDir, CampaignLock
 from alearn.campaign.parts import Context, Parts
 from alearn.campaign.progress import Progress, Stage, kill_hook, stages_for
+from alearn.campaign.records import (RECORD_VERSION, Counts, Dataset, EvaluateRecord,
+                                     IterationManifest, Window, read_manifests)
 from alearn.campaign.setup import open_campaign, run_logger
-from alearn.campaign.snapshot import clear_stale_staging, commit, verify_all
+from alearn.campaign.snapshot import clear_stale_staging, commit
 from alearn.campaign.stages import STAGE_FUNCTIONS, dataset_split
 from alearn.campaign.stop import IterationFacts, stop_reason
 from alearn.config.schema import to_dict
@@ -50,7 +53,7 @@ def run_campaign(source: Path, *, directory: Path | None = None, allow_changes: 
 
 def _run_locked(layout: CampaignDir, config: Any, resumed: bool, parts_factory: PartsFactory | None,
                 console: Any, log: logging.Logger) -> Outcome:
-    manifests = verify_all(layout)
+    manifests = read_manifests(layout)
     for path in clear_stale_staging(layout, keep=len(manifests)):
         log.info("removed stale staging directory %s", path)
     start = time.monotonic()
@@ -66,7 +69,7 @@ def _run_locked(layout: CampaignDir, config: Any, resumed: bool, parts_factory: 
             while reason is None:
                 manifest = run_iteration(layout, config, parts, store, manifests, start, log, console)
                 manifests.append(manifest)
-                reason = manifest.get("stop_reason")
+                reason = manifest.stop_reason
     finally:
         _close(parts)
     log.info("stopped: %s", reason)
@@ -90,21 +93,21 @@ def _store_url(layout: CampaignDir, config: Any) -> str:
     return url if "://" in url else str(layout.root / url)
 
 
-def _reason(manifests: list[dict[str, Any]], config: Any, elapsed_s: float) -> str | None:
+def _reason(manifests: list[IterationManifest], config: Any, elapsed_s: float) -> str | None:
     facts = [IterationFacts.from_manifest(m) for m in manifests]
     return stop_reason(facts, config.stop, elapsed_s)
 
 
 def run_iteration(layout: CampaignDir, config: Any, parts: Parts, store: Any,
-                  manifests: list[dict[str, Any]], start: float, log: logging.Logger,
-                  console: Any) -> dict[str, Any]:
+                  manifests: list[IterationManifest], start: float, log: logging.Logger,
+                  console: Any) -> IterationManifest:
     """Run the remaining stages of the next iteration and commit its snapshot."""
     iteration = len(manifests)
     previous = manifests[-1] if manifests else None
-    model = layout.snapshot(iteration - 1) / "model" if previous else None
+    model = layout.snapshot(iteration - 1) / previous.model if previous else None
     staging = layout.staging(iteration)
     staging.mkdir(parents=True, exist_ok=True)
-    trained_on = tuple(previous["dataset"]["train_ids"]) if previous else ()
+    trained_on = previous.dataset.train_ids if previous else ()
     ctx = Context(config, layout, iteration, staging, store, log, console, trained_on)
     progress = Progress(staging)
     began_iteration = time.perf_counter()
@@ -116,15 +119,15 @@ def run_iteration(layout: CampaignDir, config: Any, parts: Parts, store: Any,
         log.info("iteration %d: %s", iteration, stage.value)
         _announce(console, iteration, stage.value)
         began = time.perf_counter()
-        summary = STAGE_FUNCTIONS[stage](ctx, parts, progress, model, previous)
-        progress.mark(stage, summary, time.perf_counter() - began)
+        record = STAGE_FUNCTIONS[stage](ctx, parts, progress, model, previous)
+        progress.mark(stage, record, time.perf_counter() - began)
         kill_hook(iteration, stage, "after")
-    body = {**manifest_body(ctx, progress, previous), "iteration": iteration,
-            "wall_s": round(time.perf_counter() - began_iteration, 3)}
+    body = dataclasses.replace(manifest_body(ctx, progress, previous),
+                               wall_s=round(time.perf_counter() - began_iteration, 3))
     elapsed = time.monotonic() - start
-    body["stop_reason"] = _reason([*manifests, body], config, elapsed)
-    manifest = commit(layout, iteration, body)
-    log.info("iteration %d committed (%s)", iteration, counts_line(manifest["counts"]))
+    body = dataclasses.replace(body, stop_reason=_reason([*manifests, body], config, elapsed))
+    manifest = IterationManifest.read(commit(layout, iteration, body.body()))
+    log.info("iteration %d committed (%s)", iteration, manifest.counts.line())
     return manifest
 
 
@@ -133,48 +136,53 @@ def _announce(console: Any, iteration: int, stage: str) -> None:
         console.print(f"[bold]iteration {iteration}[/bold]: {stage}")
 
 
-def manifest_body(ctx: Context, progress: Progress, previous: dict[str, Any] | None) -> dict[str, Any]:
+def manifest_body(ctx: Context, progress: Progress, previous: IterationManifest | None) -> IterationManifest:
     """Everything the manifest records besides the file checksums."""
     data = dataset_split(ctx, progress, previous)
     rows = list(ctx.store.rows(ids=sorted(data.train + data.test)))
-    return {
-        "parent": previous["iteration"] if previous else None,
-        "parent_manifest_sha256": previous["manifest_sha256"] if previous else None,
-        "config_sha256": config_hash(ctx.config),
-        "dataset": {"train_ids": list(data.train), "test_ids": list(data.test),
-                    "content_sha256": content_hash(rows)},
-        "model": "model",
-        "metrics": progress.summary(Stage.EVALUATE),
-        "counts": iteration_counts(progress, previous),
-        "timings_s": progress.seconds(),
-        "seeds": {"campaign": ctx.seed,
-                  "stages": {s.value: ctx.stage_seed(s.value) for s in stages_for(ctx.iteration)}},
-        "versions": versions(),
-    }
+    explored = progress.record(Stage.EXPLORE)
+    window = None if explored is None or explored.lo is None else Window(explored.lo, explored.hi)
+    return IterationManifest(
+        iteration=ctx.iteration,
+        parent=previous.iteration if previous else None,
+        parent_manifest_sha256=previous.manifest_sha256 if previous else None,
+        config_sha256=config_hash(ctx.config),
+        dataset=Dataset(tuple(data.train), tuple(data.test), content_hash(rows)),
+        metrics=progress.record(Stage.EVALUATE) or EvaluateRecord(),
+        counts=iteration_counts(progress, previous), window=window,
+        timings_s=progress.seconds(),
+        seeds={"campaign": ctx.seed,
+               "stages": {s.value: ctx.stage_seed(s.value) for s in stages_for(ctx.iteration)}},
+        versions=versions(), version=RECORD_VERSION)
 
 
-def iteration_counts(progress: Progress, previous: dict[str, Any] | None) -> dict[str, int]:
-    """Counts of one iteration (walkers, frames, accurate/candidate/failed, labels, ...)."""
-    stages = progress.data["stages"]
-    get = lambda stage, key: int(stages.get(stage, {}).get("summary", {}).get(key, 0) or 0)  # noqa: E731
-    gated = stages.get("augment", {}).get("summary", {}).get("gated", {})
-    labelled = get("initial", "labelled") + get("label", "labelled") + int(gated.get("labelled", 0))
-    failed = get("initial", "failed") + get("label", "failed") + int(gated.get("failed", 0))
-    before = int(previous["counts"]["reference_total"]) if previous else 0
-    unkept = max(0, get("initial", "reference_calculations") - get("initial", "labelled"))  # reference MD steps
-    classes = "select" if "accurate" in stages.get("select", {}).get("summary", {}) else "explore"
-    return {"walkers": get("explore", "walkers"), "frames": get("explore", "frames"),
-            **{k: get(classes, k) for k in ("accurate", "candidate", "failed")},
-            "selected": get("select", "selected"),
-            "labelled": labelled, "label_failed": failed, "augmented": get("augment", "augmented"),
-            "gated": int(gated.get("labelled", 0)) + int(gated.get("failed", 0)),
-            "train_rows": get("train", "train_rows"), "test_rows": get("train", "test_rows"),
-            "close_contacts": get("select", "close_contacts"),
-            "reference_total": before + labelled + failed + unkept}
+def iteration_counts(progress: Progress, previous: IterationManifest | None) -> Counts:
+    """Counts of one iteration: frames by the class the explorer gave them, labels, rows."""
+    initial, label = progress.record(Stage.INITIAL), progress.record(Stage.LABEL)
+    explored, chosen = progress.record(Stage.EXPLORE), progress.record(Stage.SELECT)
+    augmented, trained = progress.record(Stage.AUGMENT), progress.record(Stage.TRAIN)
+    gated = augmented.gated if augmented is not None else None
+    labels = [r for r in (initial, label, gated) if r is not None]
+    labelled = sum(r.labelled for r in labels)
+    failed = sum(r.failed for r in labels)
+    unkept = max(0, initial.reference_calculations - initial.labelled) if initial else 0
+    before = previous.counts.reference_total if previous else 0
+    return Counts(
+        walkers=explored.walkers if explored else 0, frames=explored.frames if explored else 0,
+        accurate=explored.accurate if explored else 0,
+        candidate=explored.candidate if explored else 0,
+        failed=explored.failed if explored else 0,
+        selected=chosen.selected if chosen else 0, labelled=labelled, label_failed=failed,
+        augmented=augmented.augmented if augmented else 0,
+        gated=(gated.labelled + gated.failed) if gated else 0,
+        train_rows=trained.train_rows if trained else 0,
+        test_rows=trained.test_rows if trained else 0,
+        close_contacts=chosen.close_contacts if chosen else 0,
+        reference_total=before + labelled + failed + unkept)
 
 
-def counts_line(counts: dict[str, int]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+def counts_line(counts: Counts) -> str:
+    return counts.line()
 
 
 def config_hash(config: Any) -> str:

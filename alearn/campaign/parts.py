@@ -4,8 +4,8 @@ The loop (``alearn.campaign.loop``) owns order, durability and bookkeeping; a :c
 object does the science of each stage.  :func:`alearn.campaign.adapters.default_parts` binds the
 real packages (explore, select, label, augment, models/train); tests bind fakes.
 
-Every method returns a JSON-ready ``dict`` summary that is recorded in the iteration's
-``progress.json``; keys the loop reads are documented per method.
+Every stage method returns a typed record (:mod:`alearn.campaign.records`) that is recorded,
+as JSON, in the iteration's ``progress.json``.
 """
 
 from __future__ import annotations
@@ -13,24 +13,30 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 import numpy as np
 from ase import Atoms
 
 from alearn.campaign.layout import CampaignDir
+from alearn.campaign.records import (AugmentRecord, ExploreRecord, LabelRecord, SelectRecord,
+                                     TrainRecord)
 from alearn.models.prediction import Prediction
+
+if TYPE_CHECKING:
+    from alearn.config.campaign import Campaign
+    from alearn.data.store import Store
 
 
 @dataclass(frozen=True)
 class Context:
     """What a stage may use: configuration, where things go, the store, the engine, seeds."""
 
-    config: Any                 # alearn.config.campaign.Campaign
+    config: "Campaign"
     layout: CampaignDir
     iteration: int
     staging: Path
-    store: Any                  # alearn.data.store.Store (open)
+    store: "Store"              # open
     log: logging.Logger
     console: Any = None         # rich.console.Console for progress bars (None: quiet)
     previous_train_ids: tuple[int, ...] = ()   # the rows the previous iteration's model saw
@@ -84,29 +90,29 @@ class StageProgress:
 
 
 class Parts(Protocol):
-    """The stage implementations the loop calls (see module docstring)."""
+    """The stage implementations the loop calls; each returns its typed record
+    (:mod:`alearn.campaign.records`), stored in ``progress.json``."""
 
-    def initial(self, ctx: Context) -> dict[str, Any]:
-        """Iteration 0: put the initial data into the store.  Keys: ``row_ids`` (reference or
-        imported rows), ``labelled``, ``failed``."""
+    def initial(self, ctx: Context) -> LabelRecord:
+        """Iteration 0: put the initial data into the store (reference or imported rows)."""
 
-    def explore(self, ctx: Context, model: Path, workdir: Path) -> dict[str, Any]:
-        """MD on the surrogate saved in ``model``; frames go below ``workdir``.  Keys: ``walkers``,
-        ``frames``, ``accurate``, ``candidate``, ``failed``."""
+    def explore(self, ctx: Context, model: Path, workdir: Path) -> ExploreRecord:
+        """Explore the surrogate saved in ``model``; frames (classified in the iteration's
+        trust window, which the record names) go below ``workdir``."""
 
-    def select(self, ctx: Context, model: Path, explore_dir: Path) -> tuple[list[Atoms], dict[str, Any]]:
-        """The structures to label, from the frames below ``explore_dir``.  Key: ``selected``."""
+    def select(self, ctx: Context, model: Path, explore_dir: Path) -> tuple[list[Atoms], SelectRecord]:
+        """The structures to label, from the frames below ``explore_dir`` (the loop sets
+        ``selected``)."""
 
-    def label(self, ctx: Context, structures: Sequence[Atoms]) -> dict[str, Any]:
-        """Reference-label ``structures`` into the store (idempotent by job hash).  Keys:
-        ``row_ids``, ``labelled``, ``failed``."""
+    def label(self, ctx: Context, structures: Sequence[Atoms]) -> LabelRecord:
+        """Reference-label ``structures`` into the store (idempotent by job hash)."""
 
-    def augment(self, ctx: Context, reference_ids: Sequence[int], workdir: Path) -> tuple[list[Atoms], dict[str, Any]]:
+    def augment(self, ctx: Context, reference_ids: Sequence[int], workdir: Path) -> tuple[list[Atoms], AugmentRecord]:
         """Derived rows from the reference rows; returns the structures the augmenter wants
-        labelled by the reference instead (GPR gate).  Keys: ``row_ids``, ``augmented``."""
+        labelled by the reference instead (GPR gate; the loop labels them into ``gated``)."""
 
     def train(self, ctx: Context, train_ids: Sequence[int], previous: Path | None,
-              out: Path) -> dict[str, Any]:
+              out: Path) -> TrainRecord:
         """Train (warm start from ``previous``) on the rows ``train_ids`` (the held-out test rows
         are never among them; a validation split is the trainer's own); save into ``out``."""
 

@@ -16,7 +16,9 @@ from typing import Any
 from ase import Atoms
 from ase.io import read, write
 
-from alearn.files import read_json, write_json_atomic, write_bytes_atomic
+from alearn.campaign.records import (AugmentRecord, EvaluateRecord, ExploreRecord, LabelRecord,
+                                    SelectRecord, TrainRecord, from_json, to_json)
+from alearn.files import read_json, write_bytes_atomic, write_json_atomic
 
 PROGRESS = "progress.json"
 #: test hook: "iteration:N:stage:NAME" (SIGKILL before the stage) or "...:after" (after it)
@@ -33,6 +35,14 @@ class Stage(str, enum.Enum):
     AUGMENT = "augment"
     TRAIN = "train"
     EVALUATE = "evaluate"
+
+
+#: the record each stage returns
+STAGE_RECORDS: dict[Stage, type] = {
+    Stage.INITIAL: LabelRecord, Stage.EXPLORE: ExploreRecord, Stage.SELECT: SelectRecord,
+    Stage.LABEL: LabelRecord, Stage.AUGMENT: AugmentRecord, Stage.TRAIN: TrainRecord,
+    Stage.EVALUATE: EvaluateRecord,
+}
 
 
 def stages_for(iteration: int) -> tuple[Stage, ...]:
@@ -53,13 +63,22 @@ class Progress:
         return stage.value in self.data["stages"]
 
     def summary(self, stage: Stage) -> dict[str, Any]:
+        """The JSON of a completed stage's record."""
         return self.data["stages"][stage.value]["summary"]
+
+    def record(self, stage: Stage) -> Any:
+        """The typed record of a completed stage (:data:`STAGE_RECORDS`), ``None`` when the
+        stage has not run (or does not run in this iteration)."""
+        if not self.done(stage):
+            return None
+        return from_json(STAGE_RECORDS[stage], self.summary(stage))
 
     def seconds(self) -> dict[str, float]:
         return {name: entry["seconds"] for name, entry in self.data["stages"].items()}
 
-    def mark(self, stage: Stage, summary: dict[str, Any], seconds: float) -> None:
-        self.data["stages"][stage.value] = {"summary": summary, "seconds": round(seconds, 3)}
+    def mark(self, stage: Stage, record: Any, seconds: float) -> None:
+        """Record a completed stage (its typed record, stored as JSON)."""
+        self.data["stages"][stage.value] = {"summary": to_json(record), "seconds": round(seconds, 3)}
         write_json_atomic(self.path, self.data)
 
 

@@ -1,38 +1,49 @@
-"""The stage functions of one iteration: what each stage reads, calls and records."""
+"""The stage functions of one iteration: what each stage reads, calls and records.
+
+Each returns the stage's typed record (:mod:`alearn.campaign.records`); the loop stores it in
+``progress.json``.  ``previous`` is the manifest of the iteration before (``None`` in
+iteration 0).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Callable
 
 from alearn.campaign.evaluate import errors, model_offsets
 from alearn.campaign.parts import Context, Parts
 from alearn.campaign.progress import Progress, Stage, load_structures, save_structures, stage_dir
+from alearn.campaign.records import (AugmentRecord, EvaluateRecord, ExploreRecord, IterationManifest,
+                                     LabelRecord, Metrics, SelectRecord, TrainRecord, from_json)
 from alearn.campaign.testset import Split, split
 
 #: training rows evaluated for the train-set error (a deterministic subset keeps it cheap)
 TRAIN_EVAL_MAX = 200
 
+Previous = IterationManifest | None
 
-def previous_ids(previous: dict[str, Any] | None) -> set[int]:
+
+def previous_ids(previous: Previous) -> set[int]:
     if previous is None:
         return set()
-    data = previous["dataset"]
-    return set(data["train_ids"]) | set(data["test_ids"])
+    return set(previous.dataset.train_ids) | set(previous.dataset.test_ids)
 
 
 def new_row_ids(progress: Progress) -> set[int]:
-    """Rows this iteration added (from the recorded stage summaries)."""
+    """Rows this iteration added (from the recorded stage records)."""
     ids: set[int] = set()
     for stage in (Stage.INITIAL, Stage.LABEL, Stage.AUGMENT):
-        if progress.done(stage):
-            summary = progress.summary(stage)
-            ids.update(summary.get("row_ids", ()))
-            ids.update(summary.get("gated", {}).get("row_ids", ()))
+        record = progress.record(stage)
+        if record is not None:
+            ids.update(record.row_ids)
+            gated = getattr(record, "gated", None)
+            if gated is not None:
+                ids.update(gated.row_ids)
     return ids
 
 
-def dataset_split(ctx: Context, progress: Progress, previous: dict[str, Any] | None) -> Split:
+def dataset_split(ctx: Context, progress: Progress, previous: Previous) -> Split:
     """Training and held-out ids of everything committed so far plus this iteration's rows."""
     ids = sorted(previous_ids(previous) | new_row_ids(progress))
     rows = list(ctx.store.rows(ids=ids)) if ids else []
@@ -40,60 +51,60 @@ def dataset_split(ctx: Context, progress: Progress, previous: dict[str, Any] | N
 
 
 def run_initial(ctx: Context, parts: Parts, progress: Progress, model: Path | None,
-                previous: dict[str, Any] | None) -> dict[str, Any]:
+                previous: Previous) -> LabelRecord:
     return parts.initial(ctx)
 
 
 def run_explore(ctx: Context, parts: Parts, progress: Progress, model: Path | None,
-                previous: dict[str, Any] | None) -> dict[str, Any]:
+                previous: Previous) -> ExploreRecord:
     return parts.explore(ctx, _need(model), stage_dir(ctx.staging, Stage.EXPLORE))
 
 
 def run_select(ctx: Context, parts: Parts, progress: Progress, model: Path | None,
-               previous: dict[str, Any] | None) -> dict[str, Any]:
-    structures, summary = parts.select(ctx, _need(model), stage_dir(ctx.staging, Stage.EXPLORE))
+               previous: Previous) -> SelectRecord:
+    structures, record = parts.select(ctx, _need(model), stage_dir(ctx.staging, Stage.EXPLORE))
     save_structures(stage_dir(ctx.staging, Stage.SELECT) / "selected.extxyz", structures)
-    return {**summary, "selected": len(structures)}
+    return dataclasses.replace(record, selected=len(structures))
 
 
 def run_label(ctx: Context, parts: Parts, progress: Progress, model: Path | None,
-              previous: dict[str, Any] | None) -> dict[str, Any]:
+              previous: Previous) -> LabelRecord:
     structures = load_structures(stage_dir(ctx.staging, Stage.SELECT) / "selected.extxyz")
     return parts.label(ctx, structures)
 
 
 def run_augment(ctx: Context, parts: Parts, progress: Progress, model: Path | None,
-                previous: dict[str, Any] | None) -> dict[str, Any]:
-    source = Stage.INITIAL if ctx.iteration == 0 else Stage.LABEL
+                previous: Previous) -> AugmentRecord:
+    source = progress.record(Stage.INITIAL if ctx.iteration == 0 else Stage.LABEL)
     held_out = set(dataset_split(ctx, progress, previous).test)
-    reference = [i for i in progress.summary(source).get("row_ids", ()) if i not in held_out]
+    reference = [i for i in source.row_ids if i not in held_out]
     workdir = stage_dir(ctx.staging, Stage.AUGMENT)
-    gated, summary = parts.augment(ctx, reference, workdir)
+    gated, record = parts.augment(ctx, reference, workdir)
     if gated:
         save_structures(workdir / "gated.extxyz", gated)
-        summary = {**summary, "gated": parts.label(ctx, load_structures(workdir / "gated.extxyz"))}
-    return summary
+        record = dataclasses.replace(record, gated=parts.label(ctx, load_structures(workdir / "gated.extxyz")))
+    return record
 
 
 def run_train(ctx: Context, parts: Parts, progress: Progress, model: Path | None,
-              previous: dict[str, Any] | None) -> dict[str, Any]:
+              previous: Previous) -> TrainRecord:
     data = dataset_split(ctx, progress, previous)
-    summary = parts.train(ctx, data.train, model, ctx.staging / "model")
-    return {**summary, "train_rows": len(data.train), "test_rows": len(data.test)}
+    record = parts.train(ctx, data.train, model, ctx.staging / "model")
+    return dataclasses.replace(record, train_rows=len(data.train), test_rows=len(data.test))
 
 
 def run_evaluate(ctx: Context, parts: Parts, progress: Progress, model: Path | None,
-                 previous: dict[str, Any] | None) -> dict[str, Any]:
+                 previous: Previous) -> EvaluateRecord:
     data = dataset_split(ctx, progress, previous)
     bins = ctx.config.evaluate.calibration_bins
-    out: dict[str, Any] = {}
+    out: dict[str, Metrics] = {}
     offsets = model_offsets(ctx.staging / "model")
     for name, ids in (("test", list(data.test)), ("train", _subset(data.train))):
         rows = list(ctx.store.rows(ids=ids)) if ids else []
         if rows:
             prediction = parts.predict(ctx.staging / "model", [r.atoms for r in rows])
-            out[name] = errors(rows, prediction, bins, offsets)
-    return out
+            out[name] = from_json(Metrics, errors(rows, prediction, bins, offsets))
+    return EvaluateRecord(**out)
 
 
 def _subset(ids: tuple[int, ...]) -> list[int]:
@@ -107,7 +118,7 @@ def _need(model: Path | None) -> Path:
     return model
 
 
-StageFn = Callable[[Context, Parts, Progress, "Path | None", "dict[str, Any] | None"], dict[str, Any]]
+StageFn = Callable[[Context, Parts, Progress, "Path | None", Previous], Any]
 
 STAGE_FUNCTIONS: dict[Stage, StageFn] = {
     Stage.INITIAL: run_initial, Stage.EXPLORE: run_explore, Stage.SELECT: run_select,

@@ -3,38 +3,40 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
-from alearn.files import read_json
 from alearn.campaign.layout import CampaignDir
 from alearn.campaign.progress import PROGRESS
-from alearn.campaign.snapshot import verify_all
+from alearn.campaign.records import IterationManifest, Metrics, read_manifests
+from alearn.files import read_json
 
 STAGE_ABBREVIATIONS = {"initial": "init", "explore": "exp", "select": "sel", "label": "lab",
                        "augment": "aug", "train": "train", "evaluate": "eval"}
 
 
-def iteration_row(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The status facts of one committed iteration."""
-    counts = manifest.get("counts", {})
-    test = manifest.get("metrics", {}).get("test", {})
-    frames = counts.get("frames", 0)
-    pct = {k: (100.0 * counts.get(k, 0) / frames if frames else None)
+def iteration_row(manifest: IterationManifest | Mapping[str, Any]) -> dict[str, Any]:
+    """The status facts of one committed iteration (its manifest, typed or as read from JSON)."""
+    if not isinstance(manifest, IterationManifest):
+        manifest = IterationManifest.read(manifest)
+    counts = manifest.counts
+    test = manifest.metrics.test or Metrics()
+    frames = counts.frames
+    pct = {k: (100.0 * getattr(counts, k) / frames if frames else None)
            for k in ("accurate", "candidate", "failed")}
-    return {"iteration": manifest["iteration"], "committed": True,
-            "walkers": counts.get("walkers", 0), "frames": frames,
+    return {"iteration": manifest.iteration, "committed": True,
+            "walkers": counts.walkers, "frames": frames,
             "accurate_pct": pct["accurate"], "candidate_pct": pct["candidate"],
-            "failed_pct": pct["failed"], "labelled": counts.get("labelled", 0),
-            "augmented": counts.get("augmented", 0),
-            "close_contacts": counts.get("close_contacts", 0), "failed_calculations": counts.get("label_failed", 0),
-            "reference_total": counts.get("reference_total", 0),
-            "train_rows": counts.get("train_rows", 0), "test_rows": counts.get("test_rows", 0),
-            "test_energy_mae_meV_atom": _milli(test.get("energy_mae_eV_atom")),
-            "test_force_rmse_eV_A": test.get("force_rmse_eV_A"),
-            "test_force_rmse_complete_eV_A": test.get("force_rmse_complete_eV_A"),
-            "test_force_angle_deg": test.get("force_angle_mean_deg"),
-            "calibration_spearman": test.get("calibration", {}).get("spearman"),
-            "seconds": manifest.get("timings_s", {}), "stop_reason": manifest.get("stop_reason")}
+            "failed_pct": pct["failed"], "labelled": counts.labelled,
+            "augmented": counts.augmented,
+            "close_contacts": counts.close_contacts, "failed_calculations": counts.label_failed,
+            "reference_total": counts.reference_total,
+            "train_rows": counts.train_rows, "test_rows": counts.test_rows,
+            "test_energy_mae_meV_atom": _milli(test.energy_mae_eV_atom),
+            "test_force_rmse_eV_A": test.force_rmse_eV_A,
+            "test_force_rmse_complete_eV_A": test.force_rmse_complete_eV_A,
+            "test_force_angle_deg": test.force_angle_mean_deg,
+            "calibration_spearman": test.calibration_spearman,
+            "seconds": dict(manifest.timings_s), "stop_reason": manifest.stop_reason}
 
 
 def _milli(value: float | None) -> float | None:
@@ -45,7 +47,7 @@ def collect(directory: Path) -> dict[str, Any]:
     """Everything ``alearn status`` shows, as JSON-ready data."""
     layout = CampaignDir(Path(directory))
     layout.require()
-    manifests = verify_all(layout)
+    manifests = read_manifests(layout)
     rows = [iteration_row(m) for m in manifests]
     running = None
     staging = layout.staging(len(manifests))
@@ -53,7 +55,7 @@ def collect(directory: Path) -> dict[str, Any]:
         done = read_json(staging / PROGRESS)["stages"]
         running = {"iteration": len(manifests), "stages_done": list(done),
                    "seconds": {k: v["seconds"] for k, v in done.items()}}
-    stop = manifests[-1].get("stop_reason") if manifests else None
+    stop = manifests[-1].stop_reason if manifests else None
     return {"directory": str(layout.root), "iterations": rows, "in_progress": running,
             "stop_reason": stop}
 

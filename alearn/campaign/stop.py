@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
+from alearn.campaign.records import IterationManifest
 from alearn.config.loop import StopConfig
 
 
@@ -18,14 +19,13 @@ class IterationFacts:
     reference_total: int               # reference calculations so far, campaign-wide
 
     @classmethod
-    def from_manifest(cls, manifest: Mapping[str, Any]) -> "IterationFacts":
-        counts = manifest.get("counts", {})
-        frames = counts.get("frames", 0)
-        ratio = counts.get("accurate", 0) / frames if frames else None
-        test = manifest.get("metrics", {}).get("test", {})
-        return cls(iteration=int(manifest["iteration"]), accurate_ratio=ratio,
-                   force_rmse_eV_A=test.get("force_rmse_eV_A"),
-                   reference_total=int(counts.get("reference_total", 0)))
+    def from_manifest(cls, manifest: IterationManifest) -> "IterationFacts":
+        counts = manifest.counts
+        ratio = counts.accurate / counts.frames if counts.frames else None
+        test = manifest.metrics.test
+        return cls(iteration=manifest.iteration, accurate_ratio=ratio,
+                   force_rmse_eV_A=None if test is None else test.force_rmse_eV_A,
+                   reference_total=counts.reference_total)
 
 
 def stop_reason(history: Sequence[IterationFacts], rules: StopConfig,

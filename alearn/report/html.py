@@ -17,19 +17,20 @@ def _img(png: bytes, alt: str) -> str:
     return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>'
 
 
-def test_parity(directory: Path, manifest: dict[str, Any], store_url: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """Reference and predicted force components of the latest model on the test set."""
+def test_parity(directory: Path, manifest: Any, store_url: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Reference and predicted force components of the model of ``manifest`` (an
+    :class:`~alearn.campaign.records.IterationManifest`) on its test set."""
     from alearn.data.store import Store
     from alearn.models import load
 
-    ids = manifest["dataset"]["test_ids"]
+    ids = list(manifest.dataset.test_ids)
     if not ids:
         return None
     with Store.open(store_url) as store:
         rows = [r for r in store.rows(ids=ids) if r.labels.forces is not None]
     if not rows:
         return None
-    model = load(directory / "iterations" / f"{manifest['iteration']:04d}" / manifest.get("model", "model"))
+    model = load(directory / "iterations" / f"{manifest.iteration:04d}" / manifest.model)
     prediction = model.predict([r.atoms for r in rows])
     reference = np.concatenate([r.labels.forces.ravel() for r in rows])
     predicted = np.concatenate([np.asarray(f).ravel() for f in prediction.forces])
@@ -39,7 +40,7 @@ def test_parity(directory: Path, manifest: dict[str, Any], store_url: str) -> tu
 def build_report(directory: Path, out: Path | None = None) -> Path:
     """Write ``report.html`` for the campaign in ``directory``; returns its path."""
     from alearn.campaign.layout import CampaignDir
-    from alearn.campaign.snapshot import verify_all
+    from alearn.campaign.records import read_manifests
     from alearn.campaign.status import collect
     from alearn.config.campaign import load_campaign
 
@@ -56,7 +57,7 @@ def build_report(directory: Path, out: Path | None = None) -> Path:
             parts.append(_img(plots.frame_classes(rows), "explored frames per iteration"))
         config = load_campaign(layout.resolved)
         url = config.store.url if "://" in config.store.url else str(layout.root / config.store.url)
-        pair = test_parity(layout.root, verify_all(layout)[-1], url)
+        pair = test_parity(layout.root, read_manifests(layout)[-1], url)
         if pair is not None:
             parts.append(_img(plots.parity(*pair, "force component", "eV/Å"), "force parity"))
     out = Path(out) if out is not None else layout.root / "report.html"

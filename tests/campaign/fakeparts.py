@@ -18,8 +18,10 @@ from ase import Atoms
 from ase.build import bulk
 from ase.calculators.emt import EMT
 
-from alearn.files import write_json_atomic
+from alearn.campaign.records import (AugmentRecord, ExploreRecord, LabelRecord, SelectRecord,
+                                     TrainRecord)
 from alearn.data.records import Labels, Provenance, Source
+from alearn.files import write_json_atomic
 from alearn.models.prediction import Prediction
 
 
@@ -40,7 +42,7 @@ class FakeParts:
     def __init__(self, config: Any, layout: Any, console: Any) -> None:
         self.config, self.layout = config, layout
 
-    def initial(self, ctx: Any) -> dict[str, Any]:
+    def initial(self, ctx: Any) -> LabelRecord:
         rng = ctx.rng("initial")
         base = bulk("Cu", "fcc", a=3.6, cubic=True)
         structures = []
@@ -50,15 +52,15 @@ class FakeParts:
             structures.append(atoms)
         return self.label(ctx, structures)
 
-    def explore(self, ctx: Any, model: Path, workdir: Path) -> dict[str, Any]:
+    def explore(self, ctx: Any, model: Path, workdir: Path) -> ExploreRecord:
         rng = ctx.rng("explore")
         base = bulk("Cu", "fcc", a=3.6, cubic=True)
         frames = np.stack([base.positions + rng.normal(0, 0.1, base.positions.shape) for _ in range(12)])
         np.save(workdir / "frames.npy", frames)
-        return {"walkers": 2, "frames": 12, "accurate": 6 + ctx.iteration, "candidate": 6 - ctx.iteration,
-                "failed": 0}
+        return ExploreRecord(walkers=2, frames=12, accurate=6 + ctx.iteration,
+                             candidate=6 - ctx.iteration, failed=0)
 
-    def select(self, ctx: Any, model: Path, explore_dir: Path) -> tuple[list[Atoms], dict[str, Any]]:
+    def select(self, ctx: Any, model: Path, explore_dir: Path) -> tuple[list[Atoms], SelectRecord]:
         frames = np.load(explore_dir / "frames.npy")
         base = bulk("Cu", "fcc", a=3.6, cubic=True)
         chosen = []
@@ -66,9 +68,9 @@ class FakeParts:
             atoms = base.copy()
             atoms.positions = positions
             chosen.append(atoms)
-        return chosen, {}
+        return chosen, SelectRecord()
 
-    def label(self, ctx: Any, structures: Sequence[Atoms]) -> dict[str, Any]:
+    def label(self, ctx: Any, structures: Sequence[Atoms]) -> LabelRecord:
         ids = []
         for atoms in structures:
             key = job_hash(atoms)
@@ -89,9 +91,9 @@ class FakeParts:
                 import time
 
                 time.sleep(float(os.environ["FAKE_SLOW_LABEL"]))
-        return {"row_ids": ids, "labelled": len(ids), "failed": 0}
+        return LabelRecord(tuple(ids), len(ids), 0)
 
-    def augment(self, ctx: Any, reference_ids: Sequence[int], workdir: Path) -> tuple[list[Atoms], dict[str, Any]]:
+    def augment(self, ctx: Any, reference_ids: Sequence[int], workdir: Path) -> tuple[list[Atoms], AugmentRecord]:
         rng = ctx.rng("augment")
         ids = []
         for row in ctx.store.rows(ids=reference_ids):
@@ -108,12 +110,12 @@ class FakeParts:
             copy = row.atoms.copy()
             copy.positions += rng.normal(0, 0.02, copy.positions.shape)
             gated.append(copy)
-        return gated, {"row_ids": ids, "augmented": len(ids)}
+        return gated, AugmentRecord(tuple(ids), len(ids))
 
-    def train(self, ctx: Any, train_ids: Sequence[int], previous: Path | None, out: Path) -> dict[str, Any]:
+    def train(self, ctx: Any, train_ids: Sequence[int], previous: Path | None, out: Path) -> TrainRecord:
         out.mkdir(parents=True, exist_ok=True)
         write_json_atomic(out / "model.json", {"rows": len(train_ids), "warm": previous is not None})
-        return {"epochs": 1}
+        return TrainRecord(len(train_ids), previous is not None, details={"epochs": 1})
 
     def predict(self, model: Path, structures: Sequence[Atoms]) -> Prediction:
         rows = json.loads((model / "model.json").read_text())["rows"]

@@ -83,7 +83,7 @@ def test_iteration_zero_from_reference_md_labels_its_frames(tmp_path: Path) -> N
 class CrashAfterInitial(DefaultParts):
     """The real parts, but the process "dies" once the reference MD of iteration 0 is done."""
 
-    def initial(self, ctx: Any) -> dict[str, Any]:
+    def initial(self, ctx: Any) -> Any:
         super().initial(ctx)
         raise RuntimeError("simulated crash after the reference MD")
 
@@ -149,7 +149,7 @@ class CrashAfterLabel(DefaultParts):
     """The real parts, but the process "dies" right after iteration 1's calculations finished
     (before the loop records the label stage)."""
 
-    def label(self, ctx: Any, structures: Any) -> dict[str, Any]:
+    def label(self, ctx: Any, structures: Any) -> Any:
         summary = super().label(ctx, structures)
         if ctx.iteration == 1:
             raise RuntimeError("simulated crash after labelling")

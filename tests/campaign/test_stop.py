@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from alearn.campaign.records import IterationManifest
 from alearn.campaign.stop import IterationFacts, stop_reason
 from alearn.config.loop import StopConfig
 
@@ -53,4 +54,4 @@ def test_walltime() -> None:
 def test_facts_from_manifest() -> None:
     manifest = {"iteration": 2, "counts": {"frames": 10, "accurate": 7, "reference_total": 33},
                 "metrics": {"test": {"force_rmse_eV_A": 0.2}}}
-    assert IterationFacts.from_manifest(manifest) == facts(2, 0.7, 0.2, 33)
+    assert IterationFacts.from_manifest(IterationManifest.read(manifest)) == facts(2, 0.7, 0.2, 33)
