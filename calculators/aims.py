@@ -29,7 +29,6 @@ from alearn.config.schema import Invalid, option
 from alearn.data.records import Labels
 from alearn.errors import UserError
 from alearn.config.dispatch import Profile, ReferenceParams
-from alearn.label.dryrun import shell_lines
 from alearn.label.protocol import STDOUT, CalculationFailed, FailureKind
 from alearn_calculators import dft_common as common
 
@@ -204,51 +203,27 @@ def write_geometry(atoms: Atoms, path: Path) -> None:
         write(path, atoms, format="aims")
 
 
-class AimsCalculator:
-    """FHI-aims through files; constructed as ``AimsCalculator(params)``."""
+class AimsCalculator(common.FileCalculator):
+    """FHI-aims through files; constructed as ``AimsCalculator(params)``.  Recovery after an
+    s.c.f. failure: more iterations, gentler mixing, broader smearing."""
 
     name: ClassVar[str] = "aims"
     Params: ClassVar[type] = AimsParams
     default_command: ClassVar[str] = "aims.x"
+    code: ClassVar[str] = "fhi-aims"
+    program: ClassVar[str] = "FHI-aims"
+    recipes = RECIPES
 
-    def __init__(self, params: AimsParams, recovery: tuple[str, ...] = ()) -> None:
-        self.params = params
-        self.recovery = recovery
-
-    @property
-    def version(self) -> str:
-        return f"fhi-aims:{self.params.code_version or 'unspecified'}:plugin-1"
-
-    def write_input(self, atoms: Atoms, workdir: Path, profile: Profile) -> None:
-        common.check_walltime(profile)
+    def check_structure(self, atoms: Atoms) -> None:
         _check_geometry(atoms)
-        workdir = Path(workdir)
-        workdir.mkdir(parents=True, exist_ok=True)
+
+    def write_files(self, atoms: Atoms, workdir: Path, profile: Profile) -> dict[str, Any]:
         (workdir / "control.in").write_text(control_text(self.params, atoms, profile.species_dir))
         write_geometry(atoms, workdir / "geometry.in")
-        common.write_attempt_record(workdir, {"code": "aims", "recovery": list(self.recovery),
-                                              "n_atoms": len(atoms)})
-
-    def command(self, profile: Profile) -> list[str]:
-        return profile.argv(self.default_command)
-
-    def run_in_process(self, workdir: Path) -> None:
-        raise TypeError("FHI-aims runs as an external program: use command(), not run_in_process()")
+        return {"n_atoms": len(atoms)}
 
     def read_results(self, workdir: Path) -> Labels:
         return read_aims_results(Path(workdir), self.params.compress_outputs)
-
-    def recover(self, failure: CalculationFailed, attempt: int) -> AimsCalculator | None:
-        """Next recipe after an s.c.f. failure: more iterations, gentler mixing, broader smearing."""
-        step = len(self.recovery)
-        if failure.kind is not FailureKind.PHYSICS or step >= min(self.params.recovery_steps, len(RECIPES)):
-            return None
-        params, change = RECIPES[step](self.params)
-        return AimsCalculator(params, (*self.recovery, change))
-
-    def dry_run(self, profile: Profile) -> list[str]:
-        """The exact shell lines each calculation runs (modules, environment, command)."""
-        return shell_lines(profile, self.command(profile))
 
 
 def find_aims_output(workdir: Path) -> Path | None:

@@ -1,9 +1,10 @@
 """Plumbing shared by the file-based DFT plugins (FHI-aims, VASP).
 
-Nothing here knows a code's input format: k-point grids from a density, the argv and the shell
-line a calculation runs with under a machine :class:`~alearn.label.protocol.Profile`, the
-remaining wall time of a pilot job, reading possibly gzipped outputs, the attempt record, and
-the output-file policy (compress, delete large files).
+Nothing here knows a code's input format: :class:`FileCalculator`, the base class of the
+plugins (version label, command, dry run, the recovery chain, the pilot-job wall-time check and
+the attempt record around writing the inputs), k-point grids from a density, the remaining
+wall time of a pilot job, reading possibly gzipped outputs, the attempt record, and the
+output-file policy (compress, delete large files).
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from ase import Atoms
 
 from alearn.config.dispatch import Profile
+from alearn.data.records import Labels
+from alearn.label.dryrun import shell_lines
 from alearn.label.protocol import CalculationFailed, FailureKind
 
 #: the record of what an attempt ran with (recovery step and the changes it made)
@@ -32,6 +35,75 @@ DEADLINE_ENV = "ALEARN_PILOT_DEADLINE"
 SLURM_END_ENV = "SLURM_JOB_END_TIME"
 #: seconds past the pilot's end after which a still-running worker gives up the calculation
 PILOT_GRACE_S = 60.0
+
+
+#: a recovery recipe: the parameters of the next attempt and what changed, in words
+Recipe = Callable[[Any], tuple[Any, str]]
+
+
+class FileCalculator:
+    """Base of the file-based DFT plugins: a subclass names the code (``name``, ``Params``,
+    ``default_command``, ``code`` for the version label, ``program`` for messages), its
+    s.c.f. ``recipes``, and writes and reads its files (:meth:`write_files`,
+    :meth:`read_results`); construction, the version, the command, the recovery chain, the dry
+    run and the checks around writing the inputs are shared.  ``Params`` needs
+    ``code_version`` and ``recovery_steps``.
+    """
+
+    name: ClassVar[str]
+    Params: ClassVar[type]
+    default_command: ClassVar[str]
+    code: ClassVar[str]                 # version label, e.g. "fhi-aims"
+    program: ClassVar[str]              # in messages, e.g. "FHI-aims"
+    recipes: ClassVar[tuple[Recipe, ...]] = ()
+
+    def __init__(self, params: Any, recovery: tuple[str, ...] = ()) -> None:
+        self.params = params
+        self.recovery = recovery
+
+    @property
+    def version(self) -> str:
+        return f"{self.code}:{self.params.code_version or 'unspecified'}:plugin-1"
+
+    def write_input(self, atoms: Atoms, workdir: Path, profile: Profile) -> None:
+        """The pilot-job check, then the inputs and the attempt record (recovery steps so far
+        and what :meth:`write_files` adds)."""
+        check_walltime(profile)
+        self.check_structure(atoms)
+        workdir = Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        record = self.write_files(atoms, workdir, profile)
+        write_attempt_record(workdir, {"code": self.name, "recovery": list(self.recovery), **record})
+
+    def check_structure(self, atoms: Atoms) -> None:
+        """Refuse a structure the code cannot compute (a ``UserError``); none by default."""
+
+    def write_files(self, atoms: Atoms, workdir: Path, profile: Profile) -> dict[str, Any]:
+        """Write the code's inputs into ``workdir``; facts for the attempt record."""
+        raise NotImplementedError
+
+    def read_results(self, workdir: Path) -> Labels:
+        raise NotImplementedError
+
+    def command(self, profile: Profile) -> list[str]:
+        return profile.argv(self.default_command)
+
+    def run_in_process(self, workdir: Path) -> None:
+        raise TypeError(f"{self.program} runs as an external program: use command(), not "
+                        "run_in_process()")
+
+    def recover(self, failure: CalculationFailed, attempt: int) -> "FileCalculator | None":
+        """The next recipe after an s.c.f. (*physics*) failure, ``None`` when none is left."""
+        step = len(self.recovery)
+        if failure.kind is not FailureKind.PHYSICS or \
+                step >= min(self.params.recovery_steps, len(self.recipes)):
+            return None
+        params, change = self.recipes[step](self.params)
+        return type(self)(params, (*self.recovery, change))
+
+    def dry_run(self, profile: Profile) -> list[str]:
+        """The exact shell lines each calculation runs (modules, environment, command)."""
+        return shell_lines(profile, self.command(profile))
 
 
 def kpoint_grid(atoms: Atoms, density_per_A: float, explicit: tuple[int, ...] = ()) -> tuple[int, int, int]:

@@ -30,7 +30,6 @@ from alearn.config.schema import Invalid, option
 from alearn.data.records import Labels
 from alearn.errors import UserError
 from alearn.config.dispatch import Profile, ReferenceParams
-from alearn.label.dryrun import shell_lines
 from alearn.label.protocol import CalculationFailed, FailureKind
 from alearn_calculators import dft_common as common
 
@@ -202,34 +201,20 @@ def write_vasp_inputs(params: VaspParams, atoms: Atoms, workdir: Path, pseudo_di
     return [int(i) for i in order]
 
 
-class VaspCalculator:
-    """VASP through files; constructed as ``VaspCalculator(params)``."""
+class VaspCalculator(common.FileCalculator):
+    """VASP through files; constructed as ``VaspCalculator(params)``.  Recovery after
+    electronic non-convergence: ALGO All, then Damped, then more smearing."""
 
     name: ClassVar[str] = "vasp"
     Params: ClassVar[type] = VaspParams
     default_command: ClassVar[str] = "vasp_std"
+    code: ClassVar[str] = "vasp"
+    program: ClassVar[str] = "VASP"
+    recipes = RECIPES
 
-    def __init__(self, params: VaspParams, recovery: tuple[str, ...] = ()) -> None:
-        self.params = params
-        self.recovery = recovery
-
-    @property
-    def version(self) -> str:
-        return f"vasp:{self.params.code_version or 'unspecified'}:plugin-1"
-
-    def write_input(self, atoms: Atoms, workdir: Path, profile: Profile) -> None:
-        common.check_walltime(profile)
-        workdir = Path(workdir)
-        workdir.mkdir(parents=True, exist_ok=True)
+    def write_files(self, atoms: Atoms, workdir: Path, profile: Profile) -> dict[str, Any]:
         order = write_vasp_inputs(self.params, atoms, workdir, profile.pseudo_dir)
-        common.write_attempt_record(workdir, {"code": "vasp", "recovery": list(self.recovery),
-                                              "order": order, "periodic": bool(atoms.pbc.all())})
-
-    def command(self, profile: Profile) -> list[str]:
-        return profile.argv(self.default_command)
-
-    def run_in_process(self, workdir: Path) -> None:
-        raise TypeError("VASP runs as an external program: use command(), not run_in_process()")
+        return {"order": order, "periodic": bool(atoms.pbc.all())}
 
     def read_results(self, workdir: Path) -> Labels:
         labels = read_vasp_results(Path(workdir))
@@ -238,18 +223,6 @@ class VaspCalculator:
         compress = ["OUTCAR", "vasprun.xml"] if p.compress_outputs else []
         common.apply_output_policy(Path(workdir), compress_names=compress, delete_names=delete)
         return labels
-
-    def recover(self, failure: CalculationFailed, attempt: int) -> VaspCalculator | None:
-        """Next recipe after electronic non-convergence: ALGO All, then Damped, then smearing."""
-        step = len(self.recovery)
-        if failure.kind is not FailureKind.PHYSICS or step >= min(self.params.recovery_steps, len(RECIPES)):
-            return None
-        params, change = RECIPES[step](self.params)
-        return VaspCalculator(params, (*self.recovery, change))
-
-    def dry_run(self, profile: Profile) -> list[str]:
-        """The exact shell lines each calculation runs (modules, environment, command)."""
-        return shell_lines(profile, self.command(profile))
 
 
 def classify_outcar(text: str | None) -> CalculationFailed | None:

@@ -61,10 +61,12 @@ class DefaultParts:
         return labelling.initial_data(ctx, self.labeller)
 
     def explore(self, ctx: Context, model: Path, workdir: Path) -> ExploreRecord:
-        return exploring.explore(ctx, self.explorer, self.measure, model, workdir, self.engine())
+        return exploring.explore(ctx, self.explorer, self.measure, model, workdir, self.engine(),
+                                 self.surrogate.calculator_options())
 
     def select(self, ctx: Context, model: Path, explore_dir: Path) -> tuple[list[Atoms], SelectRecord]:
-        return exploring.select(ctx, self.selector, model, explore_dir)
+        return exploring.select(ctx, self.selector, model, explore_dir,
+                                self.surrogate.calculator_options())
 
     def label(self, ctx: Context, structures: Sequence[Atoms]) -> LabelRecord:
         return self.labeller.label(ctx, structures)

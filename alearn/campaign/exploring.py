@@ -32,20 +32,21 @@ def _loader(model: Path) -> Callable[[], Any]:
 
 
 def explore(ctx: Context, explorer: Any, measure: Any, model: Path, workdir: Path,
-            engine: Any) -> ExploreRecord:
-    """Run the explorer on ``model``; the counts by the window (which is recorded)."""
+            engine: Any, options: dict[str, Any]) -> ExploreRecord:
+    """Run the explorer on ``model`` (its calculator with ``options``); the counts by the
+    window (which is recorded)."""
     from alearn.explore.protocol import ExploreRequest
     from alearn.select.window import trust_window
 
     surrogate = _loader(model)
-    calibration = calibrate(ctx, surrogate, measure)
+    calibration = calibrate(ctx, surrogate, measure, options)
     window = trust_window(ctx.config.select, calibration)
     fitted = measure.fit(surrogate, lambda: list(ctx.store.rows(ids=list(ctx.previous_train_ids))))
     starts = tuple(initial_geometries(ctx.config.campaign.structures))
     with ctx.progress(None, f"iteration {ctx.iteration}: exploring") as bar:
         result = explorer.explore(ExploreRequest(
             ctx.iteration, starts, model, fitted, window, engine, ctx.stage_seed("explore"),
-            workdir, progress=bar.report))
+            workdir, progress=bar.report, calculator_options=options))
     counts = result.counts
     stopped: dict[str, int] = {}
     for w in result.walkers:
@@ -55,7 +56,8 @@ def explore(ctx: Context, explorer: Any, measure: Any, model: Path, workdir: Pat
                          window.lo, window.hi, _calibration_record(calibration))
 
 
-def calibrate(ctx: Context, surrogate: Callable[[], Any], measure: Any) -> Any:
+def calibrate(ctx: Context, surrogate: Callable[[], Any], measure: Any,
+              options: dict[str, Any]) -> Any:
     """``adaptive = "calibrated"``: the exploring model's spread vs its true error on the
     held-out reference structures (never trained on); ``None`` when fewer than 3 exist yet."""
     cfg = ctx.config.select
@@ -70,13 +72,16 @@ def calibrate(ctx: Context, surrogate: Callable[[], Any], measure: Any) -> Any:
     if len(test) < 3:
         ctx.log.info(f"calibration: {len(test)} held-out structures, need 3; lo stays {cfg.trust.lo}")
         return None
-    report = calibrate_on_labelled(test, surrogate().as_calculator(), measure, cfg.target_error)
+    report = calibrate_on_labelled(test, surrogate().as_calculator(**options), measure,
+                                   cfg.target_error)
     ctx.log.info(report.text())
     return report
 
 
-def select(ctx: Context, selector: Any, model: Path, explore_dir: Path) -> tuple[list[Atoms], SelectRecord]:
-    """The structures to label from the frames below ``explore_dir``, and the record."""
+def select(ctx: Context, selector: Any, model: Path, explore_dir: Path,
+           options: dict[str, Any]) -> tuple[list[Atoms], SelectRecord]:
+    """The structures to label from the frames below ``explore_dir``, and the record
+    (close contacts are relaxed on the model's calculator with ``options``)."""
     from alearn.explore.run import ExplorationResult
     from alearn.select.selector import select_candidates
 
@@ -91,12 +96,13 @@ def select(ctx: Context, selector: Any, model: Path, explore_dir: Path) -> tuple
         if item.subset is not None:
             atoms.info[SUBSET_KEY] = item.subset
         chosen.append(atoms)
-    contacts, record = close_contacts(ctx, surrogate, result)
+    contacts, record = close_contacts(ctx, surrogate, result, options)
     return chosen + contacts, dataclasses.replace(
         record, lo=float(selection.lo), candidates_decorrelated=selection.decorrelated)
 
 
-def close_contacts(ctx: Context, surrogate: Callable[[], Any], result: Any) -> tuple[list[Atoms], SelectRecord]:
+def close_contacts(ctx: Context, surrogate: Callable[[], Any], result: Any,
+                   options: dict[str, Any]) -> tuple[list[Atoms], SelectRecord]:
     """Compressed structures where walkers (nearly) died from close contacts (seed 001),
     and what the iteration records of them: the shortest distance of every element pair in
     the reference data and each structure's pinched pair."""
@@ -112,7 +118,7 @@ def close_contacts(ctx: Context, surrogate: Callable[[], Any], result: Any) -> t
 
     def relax() -> Any:          # one surrogate calculator for every relaxation, on first use
         if not calculator:
-            calculator.append(surrogate().as_calculator())
+            calculator.append(surrogate().as_calculator(**options))
         return calculator[0]
 
     monitor = getattr(ctx.config.explore, "monitor", None) or MonitorConfig()

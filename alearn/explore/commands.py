@@ -32,14 +32,17 @@ def register(subparsers: Any) -> None:
 
 
 def run_explore(args: argparse.Namespace) -> int:
+    import functools
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np
     from ase.io import read, write
 
+    from alearn import registry
     from alearn.config.campaign import load_campaign
     from alearn.errors import UserError
     from alearn.explore.run import describe, run_walkers, walker_plan
+    from alearn.explore.walker import model_calculator
     from alearn.select.selector import select_candidates
 
     cfg = load_campaign(args.campaign)
@@ -49,8 +52,10 @@ def run_explore(args: argparse.Namespace) -> int:
     starts = [atoms for path in cfg.campaign.structures for atoms in read(path, index=":")]
     seed = cfg.campaign.seed if args.seed is None else args.seed
     plan = walker_plan(cfg.explore, cfg.select, args.iteration)
+    options = registry.make(registry.SURROGATES, cfg.model).calculator_options()
+    calculator = functools.partial(model_calculator, str(args.model.resolve()), **options)
     with ThreadPoolExecutor(max(args.workers, 1)) as engine:
-        result = run_walkers(starts, plan, str(args.model), engine, np.random.default_rng(seed),
+        result = run_walkers(starts, plan, calculator, engine, np.random.default_rng(seed),
                              args.out)
     print(describe(result))
     selection = select_candidates(result, cfg.select)

@@ -3,11 +3,14 @@ strain samplers) on the surrogate, with monitors, along the ``[[explore.stages]]
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import ClassVar
 
 from alearn.config.explore import ExploreConfig
 from alearn.explore.protocol import ExploreRequest
 from alearn.explore.run import ExplorationResult, plan_walkers, run_walkers
+from alearn.explore.walker import model_calculator
 
 
 class MdExplorer:
@@ -27,6 +30,9 @@ class MdExplorer:
             if request.progress is not None:
                 request.progress(len(done), plan.walkers)
 
-        return run_walkers(list(request.starts), plan, str(request.model), request.engine,
+        model = str(Path(request.model).resolve())
+        calculator = (functools.partial(model_calculator, model, **request.calculator_options)
+                      if request.calculator_options else model)
+        return run_walkers(list(request.starts), plan, calculator, request.engine,
                            request.seed, request.out_dir, on_done=finished,
                            temperature_K=float(getattr(plan.stage, "temperature_K", 0.0) or 0.0))

@@ -12,9 +12,9 @@ dataclass (``kind: Literal["name"]``), built as ``cls(params)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Protocol, runtime_checkable
 
 from ase import Atoms
 
@@ -31,7 +31,9 @@ class ExploreRequest:
     ``measure`` is the iteration's (fitted) uncertainty measure and ``window`` its trust window;
     ``engine.submit(fn, *args) -> Future`` runs walkers in parallel; ``seed`` is the stage
     seed (walker ``k`` should derive its own from it and ``k`` alone, so results do not depend
-    on the number of workers); ``progress(done, total)`` reports finished walkers.
+    on the number of workers); ``progress(done, total)`` reports finished walkers;
+    ``calculator_options`` are those of the surrogate's ASE calculator
+    (``load(model).as_calculator(**options)``, see :func:`alearn.explore.walker.model_calculator`).
     """
 
     iteration: int
@@ -43,6 +45,7 @@ class ExploreRequest:
     seed: int
     out_dir: Path
     progress: Callable[[int, int], None] | None = None
+    calculator_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable

@@ -28,6 +28,14 @@ from alearn.explore.monitor import Check, Counts, FrameStatus, Monitor, MonitorS
 CalculatorSpec = Union[str, Path, Callable[[], Calculator]]
 
 
+def model_calculator(path: str, **options: Any) -> Calculator:
+    """The ASE calculator of the surrogate saved in ``path`` with calculator ``options`` (use it
+    as ``functools.partial(model_calculator, path, **options)``, a picklable CalculatorSpec)."""
+    from alearn.models import load
+
+    return load(Path(path)).as_calculator(**options)
+
+
 def make_calculator(spec: CalculatorSpec) -> Calculator:
     """The surrogate calculator described by ``spec`` (built inside the worker)."""
     if isinstance(spec, (str, Path)):

@@ -198,7 +198,7 @@ class Committee(torch.nn.Module):
                               dtype=self.dtype, device=self.device)
         return summarise(self.evaluate_fast(graph, pos, stress=stress), graph)
 
-    def evaluator(self, *, skin_A: float = 1.0, dtype: str = "float64",
+    def evaluator(self, *, skin_A: float | None = None, dtype: str | None = None,
                   analytic: bool = True) -> "CommitteeEvaluator":
         """One-structure evaluation for MD (see :class:`CommitteeEvaluator`)."""
         return CommitteeEvaluator(self, skin_A=skin_A, dtype=dtype, analytic=analytic)
@@ -245,6 +245,7 @@ class CommitteeEvaluator:
     The extras are ``energy_std_per_atom``, ``extrapolation``, ``extrapolation_distance`` and
     ``energies_members`` (K,).  Pairs are kept in a Verlet list with ``skin_A`` so MD steps
     reuse them.  ``dtype="float32"`` evaluates in single precision (faster; see docs/ann.md).
+    Unset, ``skin_A`` and ``dtype`` are the defaults of ``[model]`` (``CommitteeConfig``).
     ``analytic=True`` (default) uses :meth:`Committee.evaluate_fast` (the analytic descriptor
     derivatives for all members in one pass); ``False`` uses :meth:`Committee.evaluate_graph`
     (autograd, one backward pass per member; the reference path).
@@ -253,12 +254,16 @@ class CommitteeEvaluator:
     properties = ("energy", "free_energy", "forces", "stress", "energy_std", "forces_std",
                   "max_force_std", "extrapolation", "extrapolation_distance")
 
-    def __init__(self, committee: Committee, *, skin_A: float = 1.0, dtype: str = "float64",
-                 analytic: bool = True) -> None:
+    def __init__(self, committee: Committee, *, skin_A: float | None = None,
+                 dtype: str | None = None, analytic: bool = True) -> None:
         import copy
 
+        from alearn.config.ann import CommitteeConfig
         from alearn.descriptors.neighbours import VerletList
 
+        defaults = CommitteeConfig()         # one source of the defaults: [model]
+        skin_A = defaults.skin_A if skin_A is None else skin_A
+        dtype = defaults.dtype if dtype is None else dtype
         torch_dtype = {"float64": torch.float64, "float32": torch.float32}[dtype]
         if committee.dtype != torch_dtype:
             committee = copy.deepcopy(committee).to(dtype=torch_dtype)

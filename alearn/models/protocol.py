@@ -118,6 +118,10 @@ class SurrogatePlugin(Protocol):
     def train(self, request: TrainRequest) -> Trained:
         """Fit a model on ``request.rows`` (warm-started where that is possible)."""
 
+    def calculator_options(self) -> dict[str, Any]:
+        """The options of ``model.evaluator(**options)`` that ``Params`` asks for (the
+        committee: ``dtype``, ``skin_A``); the walkers' calculators are built with them."""
+
     @classmethod
     def load(cls, directory: Path) -> Surrogate:
         """The model saved in ``directory``."""

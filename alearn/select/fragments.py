@@ -29,7 +29,7 @@ reproduced exactly.
 **Completeness.**  ``Fragment.complete[i]`` is true exactly when every parent atom image within
 ``cutoff_A`` of atom i is in the fragment and no cap is within ``cutoff_A`` of it (caps are never
 complete); the centre always is.  :func:`cut_fragment` also stores it on the fragment as the
-bool per-atom array ``atoms.arrays["alearn_complete"]`` (:data:`COMPLETE_ARRAY`), the contract
+bool per-atom array ``atoms.arrays["alearn_complete"]`` (:data:`alearn.data.fragments.COMPLETE_ARRAY`), the contract
 with the store and the trainer (only complete atoms' forces are bulk-like environments).
 
 **Energy offsets.**  Fragments of different stoichiometry (including caps) carry different
@@ -44,7 +44,6 @@ after removing the per-type mean residual — :func:`energy_offsets` computes th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 from ase import Atoms
@@ -54,11 +53,13 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 from scipy.spatial import cKDTree
 
+from alearn.data.fragments import (COMPLETE_ARRAY, FRAGMENT_PREFIX, energy_offsets, fragment_type_key,
+                                   remove_offsets)
 from alearn.errors import UserError
 
-COMPLETE_ARRAY = "alearn_complete"
-#: prefix of a fragment type key (the store's ``subset`` of fragment rows)
-FRAGMENT_PREFIX = "frag:"
+__all__ = ["COMPLETE_ARRAY", "FRAGMENT_PREFIX", "Fragment", "cut_fragment", "energy_offsets",
+           "fragment_type_key", "remove_offsets"]
+
 _TOL_A = 1e-6
 _H = 1
 _SHIFT_OFFSET = 1 << 10          # image shifts are encoded in 11 bits per axis
@@ -110,11 +111,6 @@ class _Bonds:
     label: np.ndarray             # (n,) connected component of each atom
     unwrap: np.ndarray            # (n, 3) int: shift placing each atom in its molecule's frame
     network: np.ndarray           # (n,) bool: atom of an infinite (self-image-bonded) network
-
-
-def fragment_type_key(atoms: Atoms) -> str:
-    """The fragment type (energy-offset class): ``frag:`` + Hill formula, e.g. ``frag:C6H8O2``."""
-    return FRAGMENT_PREFIX + atoms.get_chemical_formula(mode="hill")
 
 
 def _key(index: np.ndarray, shift: np.ndarray) -> np.ndarray:
@@ -304,17 +300,3 @@ def _complete(atoms: Atoms, index: np.ndarray, shift: np.ndarray, positions: np.
     if not complete[0]:
         raise RuntimeError("fragment cut left the centre atom's cutoff sphere incomplete")
     return complete
-
-
-def energy_offsets(keys: Sequence[str], reference: Sequence[float],
-                   predicted: Sequence[float]) -> dict[str, float]:
-    """Mean residual (reference − predicted, eV) per fragment type key."""
-    keys_arr = np.asarray(keys)
-    diff = np.asarray(reference, dtype=np.float64) - np.asarray(predicted, dtype=np.float64)
-    return {str(k): float(diff[keys_arr == k].mean()) for k in np.unique(keys_arr)}
-
-
-def remove_offsets(keys: Sequence[str], energies: Sequence[float],
-                   offsets: Mapping[str, float]) -> np.ndarray:
-    """``energies`` minus the offset of each structure's type (0 for types without one)."""
-    return np.asarray(energies, dtype=np.float64) - np.array([offsets.get(k, 0.0) for k in keys])

@@ -24,16 +24,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from ase.units import GPa
 
-from alearn.select.fragments import COMPLETE_ARRAY as COMPLETE
-from alearn.select.fragments import FRAGMENT_PREFIX, energy_offsets
+from alearn.data.fragments import COMPLETE_ARRAY as COMPLETE
+from alearn.data.fragments import energy_offsets, fragment_type
 
 ANGLE_MIN_FORCE_eV_A = 0.05
-
-
-def fragment_type(structure: Any) -> str | None:
-    """The fragment type key of a labelled row (its ``frag:`` subset), or ``None``."""
-    subset = structure.provenance.subset
-    return subset if subset is not None and subset.startswith(FRAGMENT_PREFIX) else None
 
 
 def committee_mean(offsets: Mapping[str, Sequence[float]]) -> dict[str, float]:

@@ -19,8 +19,8 @@ from alearn.data.records import LabelledStructure
 from alearn.descriptors.chebyshev import ChebyshevSpec, Topology, collate, topology
 from alearn.descriptors.fused import descriptor_values
 from alearn.errors import UserError
-from alearn.select.fragments import COMPLETE_ARRAY as COMPLETE
-from alearn.train.metrics import fragment_type
+from alearn.data.fragments import COMPLETE_ARRAY as COMPLETE
+from alearn.data.fragments import fragment_type
 
 
 @dataclass(frozen=True)

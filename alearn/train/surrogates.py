@@ -51,6 +51,9 @@ class CommitteeSurrogate:
                    "valid": report.valid_metrics}
         return Trained(model, TrainSummary(report.n_train, warm is not None, reason, details))
 
+    def calculator_options(self) -> dict[str, Any]:
+        return {"dtype": self.params.dtype, "skin_A": self.params.skin_A}
+
     @classmethod
     def load(cls, directory: Path, **options: Any) -> Any:
         from alearn.models.io import load_committee
@@ -76,6 +79,9 @@ class GprSurrogate:
                             "are in the training set")
         model = LocalGPR.fit(with_forces, self.params, seed=request.seed, engine=request.engine)
         return Trained(model, TrainSummary(len(with_forces), details={"subsets": len(model.subsets)}))
+
+    def calculator_options(self) -> dict[str, Any]:
+        return {}
 
     @classmethod
     def load(cls, directory: Path, **options: Any) -> Any:
