@@ -81,12 +81,11 @@ def format_summary(path: Path, summary: Summary) -> str:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from alearn.config.campaign import Campaign, read_toml
-    from alearn.config.schema import build
+    from alearn.config.campaign import parse_campaign, read_toml
 
     path = Path(args.file)
     raw = read_toml(path)
-    campaign = build(Campaign, raw, file=path)
+    campaign = parse_campaign(raw, path)
     print(format_summary(path, summarize(raw, campaign)))
     return 0
 

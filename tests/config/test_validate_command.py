@@ -22,6 +22,16 @@ def test_validate_prints_summary(campaign_file, capsys: pytest.CaptureFixture[st
     assert "initial:    rattle" in out
 
 
+def test_validate_reads_the_select_keys_of_earlier_releases(campaign_file, capsys) -> None:
+    path = campaign_file('[select]\nmeasure = "relative_force_std"\nforce_floor_eV_A = 0.5\n'
+                         'diversity = "kmeans"\n')
+    assert main(["validate", str(path)]) == 0
+    from alearn.config.campaign import load_campaign
+
+    select = load_campaign(path).select
+    assert select.measure.floor_eV_A == 0.5 and select.selector.kind == "kmeans"
+
+
 def test_validate_error_exits_2_without_traceback(campaign_file,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     path = campaign_file("[select.trust]\nlo = 0.5\nhi = 0.1\n")
