@@ -69,7 +69,7 @@ class Strategy:
     use_lo: bool = True
     decorrelate: bool = True
     ridge: float = 1e-3
-    replay: float = 2.0
+    replay: float | None = 2.0          # None: warm start on all data (no replay subsample)
     fresh_training: bool = False
 
 
@@ -131,8 +131,10 @@ def fit(cfg: Config, system: System, strategy: Strategy, previous: Any, new: lis
     from alearn.train.incremental import train_increment
 
     warm = None if strategy.fresh_training else previous
-    model, _, _ = train_increment(warm, new, old, valid, cfg.descriptor, cfg.model, cfg.train,
-                                  seed=seed, replay=strategy.replay)
+    replay = float(len(old) + 1) if strategy.replay is None else strategy.replay
+    model, report, _ = train_increment(warm, new, old, valid, cfg.descriptor, cfg.model, cfg.train,
+                                       seed=seed, replay=replay, min_replay=len(old) if strategy.replay is None else 8)
+    model.metadata.setdefault("training", {})["epochs_run"] = report.epochs
     return model, time.perf_counter() - began
 
 
@@ -453,7 +455,8 @@ def iteration(cfg: Config, system: System, strategy: Strategy, state: ArmState, 
     if new_rows:
         state.model_dir = workdir / f"model-{it:04d}"
         model.save(state.model_dir)
-    record = {"iteration": it, "reference": state.calls, "md_steps": state.md_steps,
+    epochs = getattr(model, "metadata", {}).get("training", {}).get("epochs_run") if new_rows else 0
+    record = {"iteration": it, "reference": state.calls, "md_steps": state.md_steps, "epochs": epochs,
               "train_rows": len(state.train), "valid_rows": len(state.valid), "selected": len(new),
               "explored": pool.explored, "pool": len(pool.frames), **info, **timings,
               **evaluate(model, test)}

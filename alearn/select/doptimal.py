@@ -59,16 +59,22 @@ class ActiveSet:
 
     inverse: Mapping[int, np.ndarray]     # element index → A⁻¹ (d × d)
     rows: Mapping[int, np.ndarray]        # element index → indices into that element's rows
+    columns: Mapping[int, np.ndarray]     # element index → the feature columns used
 
     @classmethod
     def fit(cls, atom_rows: Mapping[int, np.ndarray], tol: float = 1e-2) -> "ActiveSet":
-        """From each element's training feature rows (n_t × d_t)."""
-        inverse, chosen = {}, {}
+        """From each element's training feature rows (n_t × d_t).  Columns that repeat an
+        earlier column exactly (the output-bias feature of every committee member is the same
+        constant) are used once."""
+        inverse, chosen, columns = {}, {}, {}
         for t, rows in atom_rows.items():
-            idx = maxvol(rows, tol)
-            inverse[t] = np.linalg.inv(np.asarray(rows, dtype=np.float64)[idx])
-            chosen[t] = idx
-        return cls(inverse, chosen)
+            rows = np.asarray(rows, dtype=np.float64)
+            _, first = np.unique(rows, axis=1, return_index=True)
+            keep = np.sort(first)
+            idx = maxvol(rows[:, keep], tol)
+            inverse[t] = np.linalg.inv(rows[idx][:, keep])
+            chosen[t], columns[t] = idx, keep
+        return cls(inverse, chosen, columns)
 
     def grades(self, species: np.ndarray, atom_rows: np.ndarray,
                blocks: tuple[slice, ...] | None = None) -> np.ndarray:
@@ -80,7 +86,7 @@ class ActiveSet:
             idx = np.flatnonzero(species == t)
             if idx.size:
                 rows = atom_rows[idx] if blocks is None else atom_rows[idx][:, blocks[t]]
-                out[idx] = np.abs(rows @ inv).max(axis=1)
+                out[idx] = np.abs(rows[:, self.columns[t]] @ inv).max(axis=1)
         return out
 
 

@@ -53,3 +53,12 @@ def test_grades_interpolate_inside_and_extrapolate_outside():
     assert np.isinf(active.grades(np.array([2]), far, blocks)[0])      # unknown element
     per_structure = structure_grades(np.array([0.2, 3.0, 0.5]), np.array([0, 0, 1]), 2)
     np.testing.assert_allclose(per_structure, [3.0, 0.5])
+
+
+def test_repeated_columns_are_used_once():
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=(40, 3))
+    rows = np.concatenate([base, np.ones((40, 1)), np.ones((40, 1))], axis=1)   # two bias columns
+    active = ActiveSet.fit({0: rows}, tol=1e-3)
+    assert list(active.columns[0]) == [0, 1, 2, 3]
+    assert active.grades(np.zeros(40, dtype=int), rows).max() <= 1.0 + 1e-3 + 1e-9
