@@ -43,9 +43,14 @@ class MonitorConfig:
     energy_spike_eV_per_atom: float = option(0.5, doc="a potential-energy jump larger than this between monitored frames is insane", unit="eV/atom", gt=0.0)
     on_failure: Literal["stop", "rollback"] = option("rollback", doc="at or above trust.hi, or insane: stop the walker, or roll back to its last trusted frame with fresh velocities")
     max_rollbacks: int = option(3, doc="a walker that failed more often than this stops", ge=0)
+    rescale_above_factor: float = option(0.0, doc="robust early exploration: whenever the kinetic temperature exceeds this multiple of the (ramped) stage temperature, rescale the velocities to it, so the errors of a poor surrogate cannot heat a walker up (0: off; MD only)", ge=0.0)
+    ramp_steps: int = option(0, doc="with rescale_above_factor: the stage temperature the rescaling aims at ramps from 20 % to 100 % over the first this many steps after every (re)start", ge=0)
 
     def check(self) -> None:
         from ase.data import atomic_numbers
+
+        if 0.0 < self.rescale_above_factor <= 1.0:
+            raise Invalid("rescale_above_factor", f"found {self.rescale_above_factor}, expected 0 (off) or a factor above 1")
 
         for key, value in self.pair_min_distance_A.items():
             parts = key.split("-")

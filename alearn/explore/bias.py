@@ -119,6 +119,7 @@ class BiasedSurrogate:
     strength: float = 0.1
     ramp_steps: int = 0
     dtype: str = "float64"
+    skin_A: float = 1.0
 
     def __call__(self) -> SurrogateCalculator:
         from alearn.models import load
@@ -130,7 +131,7 @@ class BiasedSurrogate:
             raise UserError("uncertainty-biased MD needs a committee of at least 2 members "
                             f"(the model in {self.model_dir} has {committee.members})")
         return biased_calculator(committee, strength=self.strength, ramp_steps=self.ramp_steps,
-                                 dtype=self.dtype)
+                                 dtype=self.dtype, skin_A=self.skin_A)
 
 
 __all__ = ["BiasedEvaluator", "BiasedSurrogate", "bias_terms", "biased_calculator"]

@@ -10,7 +10,7 @@ from typing import ClassVar
 from alearn.config.explore import ExploreConfig
 from alearn.explore.protocol import ExploreRequest
 from alearn.explore.run import ExplorationResult, plan_walkers, run_walkers
-from alearn.explore.walker import model_calculator
+from alearn.explore.walker import CalculatorSpec, model_calculator
 
 
 class MdExplorer:
@@ -30,9 +30,13 @@ class MdExplorer:
             if request.progress is not None:
                 request.progress(len(done), plan.walkers)
 
-        model = str(Path(request.model).resolve())
-        calculator = (functools.partial(model_calculator, model, **request.calculator_options)
-                      if request.calculator_options else model)
-        return run_walkers(list(request.starts), plan, calculator, request.engine,
+        return run_walkers(list(request.starts), plan, self.calculator(request), request.engine,
                            request.seed, request.out_dir, on_done=finished,
                            temperature_K=float(getattr(plan.stage, "temperature_K", 0.0) or 0.0))
+
+    def calculator(self, request: ExploreRequest) -> CalculatorSpec:
+        """What the walkers evaluate: the surrogate in the request's model directory, with the
+        surrogate plugin's calculator options (``[model] dtype``, ``skin_A``)."""
+        model = str(Path(request.model).resolve())
+        return (functools.partial(model_calculator, model, **request.calculator_options)
+                if request.calculator_options else model)

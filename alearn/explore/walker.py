@@ -85,6 +85,7 @@ class WalkerOutcome:
     rollbacks: int
     events: tuple[Event, ...]
     counts: Counts
+    rescales: int = 0               # velocity rescalings of the temperature guard
 
 
 @dataclass
@@ -151,11 +152,21 @@ class _MdWalker:
         self.trusted = _Trusted(self.atoms.positions.copy(), self.atoms.cell[:].copy(), None)
         self.base = 0               # the stage step at which the current integrator started
         self.last = 0               # the stage step of the last judged frame
+        self.rescales = 0           # velocity rescalings of earlier guards (before rollbacks)
+        self.guard: Any = None
 
     def _restart(self, step: int) -> None:
         initial_velocities(self.atoms, self.task.stage.temperature_K, self.rng)
         self.dyn = make_dynamics(self.atoms, self.task.stage, self.task.timestep_fs, self.rng)
-        self.dyn.attach(self._observer, interval=self.task.monitor.config.every_steps)
+        config = self.task.monitor.config
+        if config.rescale_above_factor > 0:
+            from alearn.explore.guard import TemperatureGuard
+
+            self.rescales += self.guard.rescales if self.guard is not None else 0
+            self.guard = TemperatureGuard(self.atoms, self.task.stage.temperature_K,
+                                          config.rescale_above_factor, config.ramp_steps)
+            self.dyn.attach(self.guard, interval=1)
+        self.dyn.attach(self._observer, interval=config.every_steps)
         self.base = step
 
     def _observer(self) -> None:
@@ -254,10 +265,11 @@ def run_walker(task: WalkerTask) -> WalkerOutcome:
         walker = _MdWalker(task, calc)
         steps, reason = walker.run()
         writer, events, rollbacks = walker.writer, walker.events, walker.rollbacks
+        rescales = walker.rescales + (walker.guard.rescales if walker.guard is not None else 0)
     else:
         writer, events, steps = _run_sampler(task, calc)
-        reason, rollbacks = "completed", 0
+        reason, rollbacks, rescales = "completed", 0, 0
     task.path.parent.mkdir(parents=True, exist_ok=True)
     writer.write(task.path)
     return WalkerOutcome(task.walker, task.start_index, task.path.name, len(writer), steps,
-                         reason, rollbacks, tuple(events), Counts.of(writer.codes()))
+                         reason, rollbacks, tuple(events), Counts.of(writer.codes()), rescales)

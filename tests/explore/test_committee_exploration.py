@@ -129,3 +129,32 @@ def test_explore_command_prints_counts_and_writes_the_selection(tmp_path, model_
     assert main(["explore", str(tmp_path / "c.toml"), "--model", str(tmp_path),
                  "--out", str(tmp_path / "o2")]) == 2
     assert "not a model directory" in capsys.readouterr().err
+
+
+def test_biased_explorer_steers_the_walkers_and_keeps_unbiased_measures(tmp_path, model_dir):
+    """The biased_md plugin runs the same walkers on E − τσ_E: frames differ from plain MD
+    with the same seed, and the stored measure is the unbiased committee deviation."""
+    from alearn import registry
+    from alearn.config.schema import build
+    from alearn.explore.monitor import TrustWindow
+    from alearn.explore.protocol import ExploreRequest
+    from alearn.select.measures import MaxForceStd
+
+    directory, start = model_dir
+    table = {"walkers": 1, "timestep_fs": 2.0, "monitor": {"every_steps": 10},
+             "stages": [{"temperature_K": 600.0, "steps": 60}]}
+    results = {}
+    for kind, extra in (("md", {}), ("biased_md", {"bias_strength": 2.0, "bias_ramp_steps": 0})):
+        plugin = registry.plugins(registry.EXPLORERS)[kind]
+        params = build(plugin.Params, {**table, "kind": kind, **extra}, path="explore")
+        request = ExploreRequest(1, (start,), directory, MaxForceStd(MaxForceStd.Params()),
+                                 TrustWindow(0.0, 50.0), ThreadPoolExecutor(1), 7, tmp_path / kind)
+        results[kind] = plugin(params).explore(request)
+    plain, biased = (results[k].walker_frames(0) for k in ("md", "biased_md"))
+    assert len(plain) == len(biased) == 6
+    assert np.abs(plain.positions[-1] - biased.positions[-1]).max() > 1e-3
+    calc = load(directory).as_calculator()
+    atoms = biased.atoms(5)
+    atoms.calc = calc
+    atoms.get_forces()
+    assert biased.measure[5] == pytest.approx(calc.results["max_force_std"], rel=1e-3)
