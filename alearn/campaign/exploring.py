@@ -88,7 +88,8 @@ def select(ctx: Context, selector: Any, model: Path, explore_dir: Path,
     result = ExplorationResult.load(explore_dir)
     surrogate = _loader(model)
     selection = select_candidates(result, ctx.config.select, selector=selector,
-                                  surrogate=surrogate, seed=ctx.stage_seed("select"))
+                                  surrogate=surrogate, seed=ctx.stage_seed("select"),
+                                  training=lambda: list(ctx.store.rows(ids=list(ctx.previous_train_ids))))
     chosen = []
     for item in selection.selected:
         atoms = item.atoms.copy()

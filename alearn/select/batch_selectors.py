@@ -30,7 +30,7 @@ def posterior_features(pool: CandidatePool, features: str, ridge: float,
     if not hasattr(model, "networks"):
         raise UserError("the selectors 'maxdet' and 'lcmd' need a committee surrogate (gradient "
                         f"features of its networks); got {type(model).__name__}")
-    training = list(getattr(pool, "training", lambda: ())())
+    training = list(pool.training())
     if not training:
         raise UserError("the selectors 'maxdet' and 'lcmd' need the training structures of the "
                         "exploring model (CandidatePool.training)")

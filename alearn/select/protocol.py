@@ -91,8 +91,9 @@ class CandidatePool:
 
     ``structure(i)`` builds the frame's Atoms on demand; ``fingerprints()`` are the
     inverse-distance histograms of :mod:`alearn.select.diversity` (cutoff ``[select]
-    descriptor_cutoff_A``); ``surrogate()`` loads the exploring model on demand; ``seed`` is
-    the stage's seed for selectors that draw random numbers.
+    descriptor_cutoff_A``); ``surrogate()`` loads the exploring model on demand and
+    ``training()`` its training rows (batch selectors condition on them); ``seed`` is the
+    stage's seed for selectors that draw random numbers.
     """
 
     values: np.ndarray                               # (n,) measure value per frame
@@ -103,6 +104,7 @@ class CandidatePool:
     surrogate: Callable[[], "Surrogate"]
     fingerprint_cutoff_A: float = 5.0
     seed: int = 0
+    training: Callable[[], Sequence["LabelledStructure"]] = tuple
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:

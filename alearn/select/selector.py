@@ -16,7 +16,7 @@ largest per-atom uncertainty and its environment.  For large systems with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 from ase import Atoms
@@ -111,19 +111,22 @@ def explain(atoms: Atoms, per_atom: np.ndarray | None, cutoff_A: float, kind: st
 
 
 def _pool(candidates: list[tuple[int, int]], frames: dict[int, WalkerFrames], cfg: Any,
-          surrogate: Callable[[], Any], seed: int) -> CandidatePool:
+          surrogate: Callable[[], Any], seed: int,
+          training: Callable[[], Sequence[Any]] = tuple) -> CandidatePool:
     values = np.array([frames[w].measure[k] for w, k in candidates], dtype=np.float64)
     return CandidatePool(
         values=values, walkers=np.array([w for w, _ in candidates], dtype=np.int64),
         steps=np.array([int(frames[w].steps[k]) for w, k in candidates], dtype=np.int64),
         frames=lambda i: frames[candidates[i][0]].atoms(candidates[i][1]),
         per_atom=lambda i: frames[candidates[i][0]].frame(candidates[i][1]).per_atom,
-        surrogate=surrogate, fingerprint_cutoff_A=cfg.descriptor_cutoff_A, seed=seed)
+        surrogate=surrogate, fingerprint_cutoff_A=cfg.descriptor_cutoff_A, seed=seed,
+        training=training)
 
 
 def _pick(candidates: list[tuple[int, int]], frames: dict[int, WalkerFrames], cfg: Any,
-          selector: Any, surrogate: Callable[[], Any], seed: int) -> list[tuple[int, int]]:
-    pool = _pool(candidates, frames, cfg, surrogate, seed)
+          selector: Any, surrogate: Callable[[], Any], seed: int,
+          training: Callable[[], Sequence[Any]] = tuple) -> list[tuple[int, int]]:
+    pool = _pool(candidates, frames, cfg, surrogate, seed, training)
     if len(pool) <= cfg.budget:
         return [candidates[m] for m in np.argsort(-pool.values, kind="stable")]
     chosen = [int(m) for m in selector.select(pool, cfg.budget)]
@@ -149,11 +152,13 @@ def _selected(frames: WalkerFrames, k: int, cfg: Any) -> Selected:
 
 def select_candidates(result: Any, cfg: Any, *, selector: Any = None,
                       surrogate: Callable[[], Any] | None = None, seed: int = 0,
-                      calibration: CalibrationReport | None = None) -> Selection:
+                      calibration: CalibrationReport | None = None,
+                      training: Callable[[], Sequence[Any]] = tuple) -> Selection:
     """Select this iteration's structures from an :class:`ExplorationResult` (``cfg``: [select];
     ``selector``: the plugin, by default the one ``cfg.selector`` configures; ``surrogate``:
-    loads the exploring model for selectors that need it; ``calibration``: what set the
-    window's lower level, recorded in the selection)."""
+    loads the exploring model for selectors that need it; ``training``: its training rows,
+    for batch selectors; ``calibration``: what set the window's lower level, recorded in the
+    selection)."""
     if selector is None:
         from alearn import registry
 
@@ -173,7 +178,7 @@ def select_candidates(result: Any, cfg: Any, *, selector: Any = None,
         kept = decorrelate(wf.steps[cand], wf.measure[cand], cfg.min_frame_gap)
         candidates.extend((walker, int(cand[m])) for m in kept)
     no_model = lambda: _no_surrogate()  # noqa: E731
-    chosen = _pick(candidates, frames, cfg, selector, surrogate or no_model, seed)
+    chosen = _pick(candidates, frames, cfg, selector, surrogate or no_model, seed, training)
     selected = tuple(_selected(frames[w], k, cfg) for w, k in chosen)
     total = sum((c for _, c in per_walker), Counts())
     return Selection(result.iteration, lo, window.hi, cfg.adaptive, total, tuple(per_walker),
