@@ -74,16 +74,22 @@ def store_location(value: str, base: Path) -> str:
 
 
 def training_data(spec: Any, base: Path = Path(".")) -> tuple[list, list]:
-    """(train, valid) labelled structures from the spec's [data], augmented per [augment]."""
+    """(train, valid) labelled structures from the spec's [data], augmented per [augment].
+
+    Without validation files, ``[train] validation_fraction`` of the structures is held out
+    *before* augmentation (by parent: :func:`alearn.train.data.split`), so no copy of a
+    training structure validates and no copy of a validation structure trains."""
     import numpy as np
 
-    from alearn.train.data import read_files, read_store
+    from alearn.train.data import read_files, read_store, split
 
     from alearn import registry
 
     train = read_store(store_location(spec.data.store, base)) if spec.data.store else []
     train += read_files(spec.data.train)
     valid = read_files(spec.data.valid)
+    if not valid and spec.train.validation_fraction > 0 and len(train) > 1:
+        train, valid = split(train, spec.train.validation_fraction, np.random.default_rng(spec.seed))
     result = registry.make(registry.AUGMENTERS, spec.augment).augment(
         train, np.random.default_rng(spec.seed + 1))
     if result.to_label:

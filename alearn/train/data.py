@@ -75,14 +75,24 @@ def read_store(url: str) -> list[LabelledStructure]:
 
 def split(structures: Sequence[LabelledStructure], fraction: float,
           rng: np.random.Generator) -> tuple[list[LabelledStructure], list[LabelledStructure]]:
-    """Random (train, validation) split; validation gets round(fraction·n), at least 1 if n > 1."""
-    n = len(structures)
+    """Random (train, validation) split by parent structure: validation gets round(fraction·n)
+    of the n structures that are not derived copies (at least 1 if n > 1); a derived row
+    (Taylor / GPR copy, ``provenance.parent`` = its parent's row id) stays with its parent —
+    in training when the parent trains, left out when the parent validates (copies are not
+    validation data, and must not sit on the other side of the split from their parent)."""
+    derived = {Source.TAYLOR, Source.GPR}
+    parents = [s for s in structures if s.provenance.source not in derived]
+    n = len(parents)
     n_valid = int(round(fraction * n))
     if fraction > 0 and n > 1:
         n_valid = max(1, n_valid)
     order = rng.permutation(n)
-    valid = [structures[k] for k in sorted(order[:n_valid])]
-    train = [structures[k] for k in sorted(order[n_valid:])]
+    held = sorted(order[:n_valid])
+    valid = [parents[k] for k in held]
+    held_ids = {id(parents[k]) for k in held}
+    valid_rows = {parents[k].id for k in held if parents[k].id is not None}
+    train = [s for s in structures if id(s) not in held_ids
+             and not (s.provenance.source in derived and s.provenance.parent in valid_rows)]
     return train, valid
 
 
