@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -65,6 +65,8 @@ class Strategy:
     trust: str = "calibrated"
     bias: float = 0.0
     bias_ramp_steps: int = 0
+    guard: float = 0.0                  # [explore.monitor] rescale_above_factor (0: off)
+    guard_ramp_steps: int = 0
     hi_factor: float = 20.0
     use_lo: bool = True
     decorrelate: bool = True
@@ -122,12 +124,13 @@ class ArmState:
 
 def fit(cfg: Config, system: System, strategy: Strategy, previous: Any, new: list[Any],
         old: list[Any], valid: list[Any], seed: int) -> tuple[Any, float]:
-    """The next model (GPR: refitted on everything; committee: warm-started increment)."""
-    began = time.perf_counter()
+    """The next model (GPR: refitted on everything; committee: warm-started increment) and
+    the CPU seconds its training took (this process; the machine is shared)."""
+    began = time.process_time()
     if system.surrogate == "gpr":
         from alearn.models.gpr import LocalGPR
 
-        return LocalGPR.fit(old + new, cfg.model, seed=seed), time.perf_counter() - began
+        return LocalGPR.fit(old + new, cfg.model, seed=seed), time.process_time() - began
     from alearn.train.incremental import train_increment
 
     warm = None if strategy.fresh_training else previous
@@ -135,7 +138,7 @@ def fit(cfg: Config, system: System, strategy: Strategy, previous: Any, new: lis
     model, report, _ = train_increment(warm, new, old, valid, cfg.descriptor, cfg.model, cfg.train,
                                        seed=seed, replay=replay, min_replay=len(old) if strategy.replay is None else 8)
     model.metadata.setdefault("training", {})["epochs_run"] = report.epochs
-    return model, time.perf_counter() - began
+    return model, time.process_time() - began
 
 
 def force_errors(model: Any, frames: Sequence[Atoms]) -> tuple[list[np.ndarray], np.ndarray]:
@@ -289,7 +292,11 @@ def surrogate_pool(cfg: Config, system: System, strategy: Strategy, state: ArmSt
     """Sane frames of this iteration's walkers on the current surrogate."""
     from alearn.explore.run import run_walkers, walker_plan
 
-    plan = walker_plan(cfg.explore, cfg.select, iteration)
+    explore = cfg.explore
+    if strategy.guard > 0:
+        explore = replace(explore, monitor=replace(explore.monitor, rescale_above_factor=strategy.guard,
+                                                   ramp_steps=strategy.guard_ramp_steps))
+    plan = walker_plan(explore, cfg.select, iteration)
     spec: Any = str(state.model_dir)
     if strategy.bias > 0:
         from alearn.explore.bias import BiasedSurrogate
@@ -428,13 +435,13 @@ def iteration(cfg: Config, system: System, strategy: Strategy, state: ArmState, 
     """One iteration of the arm; appends its record to ``state.curve`` and returns it."""
     rng = np.random.default_rng([seed, it, 1])
     timings: dict[str, float] = {}
-    began = time.perf_counter()
+    began = time.process_time()
     if strategy.pool == "reference":
         pool = reference_pool(cfg, system, state, rng)
     else:
         pool = surrogate_pool(cfg, system, strategy, state, it, _walker_seed(seed, it),
                               workdir / f"explore-{it:04d}")
-    timings["explore_s"] = time.perf_counter() - began
+    timings["explore_cpu_s"] = time.process_time() - began
     reference = system.reference()
     available = np.arange(len(pool.frames))
     picks = rng.choice(available, size=min(system.validation_per_iteration, len(available)), replace=False)
@@ -442,13 +449,13 @@ def iteration(cfg: Config, system: System, strategy: Strategy, state: ArmState, 
     state.valid.extend(rows_of(new_valid))
     state.calls += len(new_valid)
     rest = np.setdiff1d(available, picks)
-    began = time.perf_counter()
+    began = time.process_time()
     selected, info = select(cfg, system, strategy, state, pool, rest, target, rng)
-    timings["select_s"] = time.perf_counter() - began
+    timings["select_cpu_s"] = time.process_time() - began
     new = [pool.frames[i] if pool.labelled else label(reference, pool.frames[i]) for i in selected]
     state.calls += len(new)
     new_rows = rows_of(new)
-    model, timings["train_s"] = fit(cfg, system, strategy, state.model, new_rows, state.train,
+    model, timings["train_cpu_s"] = fit(cfg, system, strategy, state.model, new_rows, state.train,
                                     state.valid, seed=seed * 1000 + it) if new_rows else (state.model, 0.0)
     state.train.extend(new_rows)
     state.model = model
@@ -504,14 +511,15 @@ def run_arm(system: System, strategy: Strategy, seed: int, target: float, test: 
     cfg = configs(system)
     workdir.mkdir(parents=True, exist_ok=True)
     state = copy_state(start, workdir)
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     for it in range(1, iterations + 1):
         record = iteration(cfg, system, strategy, state, it, seed, target, test, workdir)
         if log is not None:
             log(f"{system.name} {strategy.name} seed {seed} it {it}: {record['reference']} calls, "
-                f"force RMSE {record['force_rmse']:.4g}, train {record.get('train_s', 0):.1f} s, "
+                f"force RMSE {record['force_rmse']:.4g}, train {record.get('train_cpu_s', 0):.1f} CPU s, "
                 f"candidates {record.get('candidates', '-')}, acc {record.get('accurate_fraction', '-')}")
     return {"strategy": asdict(strategy), "seed": seed, "wall_s": time.perf_counter() - began,
+            "cpu_s": time.process_time() - cpu,
             "curve": state.curve}
 
 

@@ -78,11 +78,13 @@ def arm_strategies(active: H.Strategy, arms: Sequence[str]) -> dict[str, H.Strat
         elif arm == "A":
             out[arm] = H.Strategy("A", selector="random", measure=active.measure, features=active.features,
                                   trust=active.trust, bias=active.bias,
-                                  bias_ramp_steps=active.bias_ramp_steps, hi_factor=active.hi_factor)
+                                  bias_ramp_steps=active.bias_ramp_steps, guard=active.guard,
+                                  guard_ramp_steps=active.guard_ramp_steps, hi_factor=active.hi_factor)
         elif arm == "A-plain":
             if active.bias > 0:
                 out[arm] = H.Strategy("A-plain", selector="random", measure=active.measure,
-                                      features=active.features, trust=active.trust,
+                                      features=active.features, trust=active.trust, guard=active.guard,
+                                      guard_ramp_steps=active.guard_ramp_steps,
                                       hi_factor=active.hi_factor)
         elif arm == "B":
             out[arm] = STRATEGIES["B"]
