@@ -20,14 +20,17 @@ the row is read; they are not part of the content hash.
 Every insert is validated (:mod:`alearn.data.validation`); a structure that fails is returned
 as :class:`Rejected` with the reason and never stored.  A ``job_hash`` or a content hash already
 in the store returns the existing row (``Inserted(new=False)``) instead of a second row.  Each
-``add`` and each ``add_many`` is one database transaction: a killed process leaves the store
-as it was before the transaction.
+``add`` and each ``add_many`` is one database transaction, durable when it returns: a killed
+process leaves the store as it was before the transaction.  SQLite stores are read and written
+with plain SQL in batches (:mod:`alearn.data.sqlite_backend`); other databases through ASE's
+API (:mod:`alearn.data.ase_backend`).  A full disk or a read-only directory is a
+:class:`~alearn.data.faults.StorageError` naming the file and the free space.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +38,11 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
+from alearn.data.ase_backend import POSTGRES_PREFIXES, AseBackend
+from alearn.data.backend import Backend, EnergyRow, NewRow, StoredRow, chunks
+from alearn.data.faults import is_storage_fault, storage_problem
 from alearn.data.records import Labels, LabelledStructure, Provenance, Source
+from alearn.data.sqlite_backend import FORMAT_VERSION, SqliteBackend, format_version
 from alearn.data.validation import content_hash, problem, voigt_stress
 from alearn.errors import UserError
 
@@ -45,14 +52,7 @@ _NO_CALCULATOR = "unknown"
 #: prefix of the per-atom arrays kept with a row, and the row-data key that holds them
 ARRAY_PREFIX = "alearn_"
 _ARRAYS_KEY = "alearn_arrays"
-_POSTGRES_PREFIXES = ("postgresql://", "postgres://")
-_INDICES_SQLITE = (
-    "CREATE INDEX IF NOT EXISTS alearn_text_key_value ON text_key_values(key, value)",
-    "CREATE INDEX IF NOT EXISTS alearn_number_key_value ON number_key_values(key, value)",
-)
-_INDICES_POSTGRES = tuple(
-    f"CREATE INDEX IF NOT EXISTS alearn_{key} ON systems ((key_value_pairs->>'{key}'))"
-    for key in ("job_hash", "content_hash", "source"))
+_SOURCES = {source.value: source for source in Source}
 
 
 @dataclass(frozen=True)
@@ -74,11 +74,22 @@ class Rejected:
 AddResult = Inserted | Rejected
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """One item of a batch after validation: a row to write, or the reason it may not be."""
+
+    index: int
+    row: NewRow | None
+    job_hash: str | None
+    digest: str = ""
+    reason: str = ""
+
+
 class Store:
     """A labelled-structure store; open it with :meth:`Store.open`."""
 
-    def __init__(self, db: Any, url: str, min_distance_A: float) -> None:
-        self._db = db
+    def __init__(self, backend: Backend, url: str, min_distance_A: float) -> None:
+        self._backend = backend
         self.url = url
         self.min_distance_A = min_distance_A
 
@@ -88,10 +99,17 @@ class Store:
         if min_distance_A <= 0:
             raise UserError(f"min_distance_A must be positive, found {min_distance_A}")
         text = str(url)
-        db = _connect_postgres(text) if text.startswith(_POSTGRES_PREFIXES) else _connect_sqlite(Path(text))
-        store = cls(db, text, min_distance_A)
-        store._probe()
-        return store
+        try:
+            backend = AseBackend.open(text) if text.startswith(POSTGRES_PREFIXES) else _open_sqlite(Path(text))
+        except UserError:
+            raise
+        except Exception as exc:  # sqlite3.DatabaseError, psycopg2 errors, OSError ...
+            if is_storage_fault(exc):
+                raise storage_problem(exc, None if "://" in text else Path(text), "open or create the store") from None
+            raise UserError(f"cannot open the store {text}: {type(exc).__name__}: {exc} "
+                            "(expected an ASE database: an SQLite file or a postgresql:// URL)"
+                            ) from None
+        return cls(backend, text, min_distance_A)
 
     def __enter__(self) -> Store:
         return self
@@ -101,10 +119,7 @@ class Store:
 
     def close(self) -> None:
         """Release the connection (the store stays usable: it reconnects on demand)."""
-        connection = getattr(self._db, "connection", None)
-        if connection is not None:
-            connection.close()
-            self._db.connection = None
+        self._backend.close()
 
     def __len__(self) -> int:
         return self.count()
@@ -114,151 +129,193 @@ class Store:
     def add(self, atoms: Atoms, labels: Labels, provenance: Provenance, *,
             origin: str | None = None) -> AddResult:
         """Validate and store one labelled structure (one transaction)."""
-        with self._transaction():
-            return self._add(atoms, labels, provenance, origin)
+        return self.add_many([(atoms, labels, provenance)], origins=[origin])[0]
 
     def add_many(self, items: Iterable[tuple[Atoms, Labels, Provenance]], *,
-                 origins: Iterable[str | None] | None = None) -> list[AddResult]:
-        """Validate and store many structures in one transaction; one result per item."""
-        origin_list = list(origins) if origins is not None else None
-        results: list[AddResult] = []
-        with self._transaction():
-            for index, (atoms, labels, provenance) in enumerate(items):
-                origin = origin_list[index] if origin_list is not None else None
-                results.append(self._add(atoms, labels, provenance, origin))
-        return results
+                 origins: Iterable[str | None] | None = None,
+                 ids: Iterable[int | None] | None = None) -> list[AddResult]:
+        """Validate and store many structures in one transaction; one result per item.
 
-    def _add(self, atoms: Atoms, labels: Labels, provenance: Provenance,
-             origin: str | None) -> AddResult:
-        if provenance.job_hash is not None:
-            existing = self.find_job(provenance.job_hash)
-            if existing is not None:
-                return Inserted(existing, new=False)
+        ``ids`` (SQLite stores only) restores rows under the ids they had before, when a store
+        is rebuilt from job directories; an id already taken is an error."""
+        batch = list(items)
+        origin_list = list(origins) if origins is not None else [None] * len(batch)
+        id_list = list(ids) if ids is not None else None
+        results: list[AddResult | None] = [None] * len(batch)
+        candidates = []
+        for index, (atoms, labels, provenance) in enumerate(batch):
+            candidate = self._prepare(index, atoms, labels, provenance, origin_list[index])
+            if isinstance(candidate, Rejected):
+                results[index] = candidate
+            else:
+                candidates.append(candidate)
+        with self._guard("write the store"), self._backend.transaction():
+            self._deduplicate(candidates, results)
+            fresh = [c for c in candidates if results[c.index] is None and c.row is not None]
+            wanted = [id_list[c.index] for c in fresh] if id_list is not None else None
+            for candidate, row_id in zip(fresh, self._backend.insert([c.row for c in fresh], wanted)):
+                results[candidate.index] = Inserted(row_id)
+        self._resolve_later(results)
+        return [r for r in results if r is not None]
+
+    def _prepare(self, index: int, atoms: Atoms, labels: Labels, provenance: Provenance,
+                 origin: str | None) -> _Candidate | Rejected:
         reason = problem(atoms, labels, self.min_distance_A)
-        if reason is not None:
-            return Rejected(reason)
+        if reason is not None:  # still looked up by job hash: a stored result wins
+            return _Candidate(index, None, provenance.job_hash, reason=reason) \
+                if provenance.job_hash else Rejected(reason)
         digest = content_hash(atoms, labels)
-        existing = self._first_id(content_hash=digest)
-        if existing is not None:
-            return Inserted(existing, new=False)
         keys = _key_values(provenance, digest, origin)
-        row_id = self._db.write(_row(atoms, labels, provenance.calculator),
-                                key_value_pairs=keys, data=_data(atoms, labels))
-        return Inserted(int(row_id))
+        row = NewRow(atoms, float(labels.energy),
+                     None if labels.forces is None else np.asarray(labels.forces, dtype=float),
+                     voigt_stress(labels.stress), (provenance.calculator or _NO_CALCULATOR).lower(),
+                     keys, _data(atoms, labels))
+        return _Candidate(index, row, provenance.job_hash, digest)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """One database transaction around the block (nested blocks join the outer one)."""
-        db = self._db
-        if db.connection is not None:
-            yield
-            return
-        db.connection = db._connect()
-        db.change_count = 0
-        try:
-            yield
-        except BaseException:
-            _rollback(db.connection)
-            raise
-        else:
-            db.connection.commit()
-        finally:
-            db.connection.close()
-            db.connection = None
+    def _deduplicate(self, candidates: list[_Candidate], results: list[AddResult | None]) -> None:
+        """Existing rows by job hash (checked first, as a job's result is stored once whatever
+        its content), then by content hash, in the store and earlier in the same batch."""
+        jobs = self._backend.first_ids("job_hash", [c.job_hash for c in candidates if c.job_hash])
+        digests = self._backend.first_ids("content_hash", [c.digest for c in candidates if c.digest])
+        batch_jobs: dict[str, int] = {}
+        batch_digests: dict[str, int] = {}
+        for c in candidates:
+            if c.job_hash and c.job_hash in jobs:
+                results[c.index] = Inserted(jobs[c.job_hash], new=False)
+            elif c.row is None:
+                results[c.index] = Rejected(c.reason)
+            elif c.digest in digests:
+                results[c.index] = Inserted(digests[c.digest], new=False)
+            elif c.job_hash and c.job_hash in batch_jobs or c.digest in batch_digests:
+                results[c.index] = _Later(batch_jobs.get(c.job_hash or "", batch_digests.get(c.digest, -1)))
+            else:
+                if c.job_hash:
+                    batch_jobs[c.job_hash] = c.index
+                batch_digests[c.digest] = c.index
 
     # reading -------------------------------------------------------------------------------
 
     def find_job(self, job_hash: str) -> int | None:
         """The row id holding the result of ``job_hash``, or ``None``."""
-        return self._first_id(job_hash=job_hash)
+        with self._guard("read the store"):
+            return self._backend.first_ids("job_hash", [job_hash]).get(job_hash)
 
     def has_job(self, job_hash: str) -> bool:
         """Whether the result of the reference calculation ``job_hash`` is stored."""
         return self.find_job(job_hash) is not None
 
     def job_hashes(self) -> set[str]:
-        """Every stored job hash."""
-        return {row.job_hash for row in self._db.select("job_hash", include_data=False)}
+        """Every stored job hash (one query)."""
+        with self._guard("read the store"):
+            return self._backend.text_values("job_hash")
 
     def get(self, id: int) -> LabelledStructure:
         """Row ``id``; a missing row is a :class:`UserError`."""
-        try:
-            row = self._db.get(id=int(id))
-        except KeyError:
-            raise UserError(f"store {self.url} has no row with id {id}") from None
-        return _record(row)
+        with self._guard("read the store"):
+            found = self._backend.fetch([int(id)], {})
+        if not found:
+            raise UserError(f"store {self.url} has no row with id {id}")
+        return _record(found[0])
 
     def rows(self, *, source: Source | str | None = None, iteration: int | None = None,
              ids: Iterable[int] | None = None, subset: str | None = None,
              ) -> Iterator[LabelledStructure]:
-        """Stored structures in id order, filtered by provenance (all filters combine)."""
+        """Stored structures in id order, filtered by provenance (all filters combine).
+
+        Rows are fetched by id in chunks (one query per chunk); no read stays open between
+        the items yielded, so the caller may write to the store while iterating."""
         selection = _filters(source, iteration, subset)
-        if ids is None:
-            for row in self._db.select(sort="id", **selection):
+        with self._guard("read the store"):
+            wanted = self._backend.ids(selection) if ids is None else sorted({int(i) for i in ids})
+        for part in chunks(wanted):
+            with self._guard("read the store"):
+                found = self._backend.fetch(part, {} if ids is None else selection)
+            for row in found:
                 yield _record(row)
-            return
-        for row_id in sorted({int(i) for i in ids}):
-            for row in self._db.select(id=row_id, **selection):
-                yield _record(row)
+
+    def ids(self, *, source: Source | str | None = None, iteration: int | None = None,
+            subset: str | None = None) -> list[int]:
+        """Ids of the rows matching the filters, ascending (one query, no rows decoded)."""
+        with self._guard("read the store"):
+            return self._backend.ids(_filters(source, iteration, subset))
 
     def count(self, *, source: Source | str | None = None, iteration: int | None = None,
               subset: str | None = None) -> int:
         """Number of stored structures matching the filters."""
-        return int(self._db.count(**_filters(source, iteration, subset)))
+        with self._guard("read the store"):
+            return self._backend.count(_filters(source, iteration, subset))
 
-    def _first_id(self, **selection: Any) -> int | None:
-        for row in self._db.select(limit=1, include_data=False, **selection):
-            return int(row.id)
+    def energies(self, *, source: Source | str | None = None, params_hash: str | None = None,
+                 calculator: str | None = None, before_iteration: int | None = None,
+                 ) -> list[EnergyRow]:
+        """Composition and energy of the matching rows, for the label gate's references."""
+        selection = _filters(source, None, None)
+        if params_hash is not None:
+            selection["params_hash"] = params_hash
+        with self._guard("read the store"):
+            found = self._backend.energies(selection, before_iteration)
+        if calculator is None:
+            return found
+        names = self._calculators({r.id for r in found})
+        return [r for r in found if names.get(r.id) == calculator.lower()]
+
+    def _calculators(self, ids: set[int]) -> dict[int, str | None]:
+        rows = self._backend.fetch(sorted(ids), {}) if ids else []
+        return {r.id: r.calculator for r in rows}
+
+    # faults --------------------------------------------------------------------------------
+
+    def _guard(self, action: str) -> "_Guard":
+        return _Guard(self, action)
+
+    @staticmethod
+    def _resolve_later(results: list[AddResult | None]) -> None:
+        """Items that repeat an earlier item of the same batch get that item's row."""
+        for index, result in enumerate(results):
+            if isinstance(result, _Later):
+                target = results[result.index]
+                results[index] = Inserted(target.id, new=False) if isinstance(target, Inserted) else target
+
+
+@dataclass(frozen=True)
+class _Later:
+    """Placeholder: the same row as batch item ``index`` (resolved once that one is written)."""
+
+    index: int
+
+
+class _Guard:
+    """Turns storage faults of the database into :class:`~alearn.data.faults.StorageError`."""
+
+    def __init__(self, store: Store, action: str) -> None:
+        self.store, self.action = store, action
+
+    def __enter__(self) -> None:
         return None
 
-    def _probe(self) -> None:
-        try:
-            self._db.count()
-            self._ensure_indices()
-        except Exception as exc:  # sqlite3.DatabaseError, psycopg2 errors, ...
-            raise UserError(f"cannot open the store {self.url}: {type(exc).__name__}: {exc} "
-                            "(expected an ASE database: an SQLite file or a postgresql:// URL)"
-                            ) from None
-
-    def _ensure_indices(self) -> None:
-        """Indices for the lookups every insert makes (job hash, content hash): ASE indexes
-        key-value pairs by key only, which makes each lookup a scan of all rows."""
-        statements = _INDICES_POSTGRES if self.url.startswith(_POSTGRES_PREFIXES) else _INDICES_SQLITE
-        connection = self._db._connect()
-        try:
-            cursor = connection.cursor()
-            for statement in statements:
-                cursor.execute(statement)
-            connection.commit()
-        finally:
-            connection.close()
+    def __exit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None or isinstance(exc, UserError) or not isinstance(exc, Exception):
+            return False
+        if is_storage_fault(exc):
+            url = self.store.url
+            raise storage_problem(exc, None if "://" in url else Path(url), self.action) from None
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise UserError(f"the store {self.store.url} is damaged or not an ASE database "
+                            f"({type(exc).__name__}: {exc}); restore it from a backup, or delete "
+                            "it: a campaign rebuilds it from its job directories") from None
+        return False
 
 
-def _connect_sqlite(path: Path) -> Any:
-    import ase.db
-
+def _open_sqlite(path: Path) -> Backend:
     if path.is_dir():
         raise UserError(f"store {path} is a directory; give a file name such as {path / 'store.db'}")
     if not path.parent.exists():
         raise UserError(f"cannot create the store {path}: directory {path.parent} does not exist")
-    return ase.db.connect(str(path), type="db", append=True)
-
-
-def _connect_postgres(url: str) -> Any:
-    import ase.db
-
-    try:
-        return ase.db.connect(url, type="postgresql")
-    except ImportError as exc:
-        raise UserError(f"a postgresql:// store needs psycopg2 and ase-db-backends ({exc}); "
-                        "install them with: pip install 'alearn[postgres]'") from None
-
-
-def _rollback(connection: Any) -> None:
-    rollback = getattr(connection, "rollback", None)
-    if rollback is None:  # ase_db_backends' PostgreSQL wrapper hides the psycopg2 connection
-        rollback = connection.con.rollback
-    rollback()
+    if path.exists() and path.stat().st_size > 0:
+        version = format_version(path)
+        if version is not None and version < FORMAT_VERSION:
+            return AseBackend.open(str(path))  # older ASE formats: through ASE's own API
+    return SqliteBackend.open(path)
 
 
 def _filters(source: Source | str | None, iteration: int | None,
@@ -274,9 +331,7 @@ def _filters(source: Source | str | None, iteration: int | None,
 
 
 def _key_values(provenance: Provenance, digest: str, origin: str | None) -> dict[str, Any]:
-    from ase.db.core import str_represents
-
-    keys: dict[str, Any] = {"source": Source(provenance.source).value, "content_hash": digest}
+    keys: dict[str, Any] = {"source": Source(provenance.source).value}
     for name in _PROVENANCE_KEYS:
         value = getattr(provenance, name)
         if value is not None:
@@ -284,34 +339,18 @@ def _key_values(provenance: Provenance, digest: str, origin: str | None) -> dict
     if origin is not None:
         keys["origin"] = origin
     for name, value in keys.items():
-        if isinstance(value, str) and any(str_represents(value, t) for t in (bool, int, float)):
+        if isinstance(value, str) and _reads_as_number(value):
             raise UserError(f"provenance {name} = {value!r} reads as a number or boolean, which "
                             "an ASE database cannot keep as text; use a name with letters")
+    keys["content_hash"] = digest  # 64 hex digits with letters: always text
     return keys
 
 
-def _row(atoms: Atoms, labels: Labels, calculator: str | None) -> Any:
-    """The ASE-db row of a labelled structure, built directly (as ``AtomsRow(atoms)`` would with
-    a single-point calculator attached, without its costly state comparisons)."""
-    import os
+def _reads_as_number(text: str) -> bool:
+    """Whether ASE's database would read ``text`` back as a number or a boolean."""
+    from ase.db.core import convert_str_to_int_float_bool_or_str
 
-    from ase.db.core import now
-    from ase.db.row import AtomsRow, atoms2dict
-
-    bare = atoms.copy()
-    bare.calc = None
-    record = atoms2dict(bare)
-    record["calculator"] = (calculator or _NO_CALCULATOR).lower()
-    record["calculator_parameters"] = {}
-    record["energy"] = float(labels.energy)
-    if labels.forces is not None:
-        record["forces"] = np.asarray(labels.forces, dtype=float)
-    if labels.stress is not None:
-        record["stress"] = voigt_stress(labels.stress)
-    row = AtomsRow(record)
-    row.ctime = now()
-    row.user = os.getenv("USER")
-    return row
+    return not isinstance(convert_str_to_int_float_bool_or_str(text), str)
 
 
 def _data(atoms: Atoms, labels: Labels) -> dict[str, Any]:
@@ -323,21 +362,18 @@ def _data(atoms: Atoms, labels: Labels) -> dict[str, Any]:
     return {**labels.extra, _ARRAYS_KEY: arrays} if arrays else dict(labels.extra)
 
 
-def _record(row: Any) -> LabelledStructure:
-    atoms = row.toatoms()
-    atoms.calc = None
-    atoms.info = {name: row.key_value_pairs[name] for name in ("origin", "content_hash")
-                  if name in row.key_value_pairs}
-    keys = row.key_value_pairs
-    extra = dict(row.get("data") or {})
+def _record(row: StoredRow) -> LabelledStructure:
+    atoms = row.atoms
+    keys = row.key_values
+    atoms.info = {name: keys[name] for name in ("origin", "content_hash") if name in keys}
+    extra = dict(row.data)
     for name, value in (extra.pop(_ARRAYS_KEY, None) or {}).items():
         atoms.arrays[name] = np.asarray(value)
-    labels = Labels(energy=float(row.energy), forces=row.get("forces"),
-                    stress=row.get("stress"), extra=extra)
-    calculator = row.get("calculator")
+    labels = Labels(energy=row.energy, forces=row.forces, stress=row.stress, extra=extra)
+    calculator = row.calculator
     provenance = Provenance(
-        source=Source(keys["source"]), iteration=int(keys.get("iteration", 0)),
+        source=_SOURCES[keys["source"]], iteration=int(keys.get("iteration", 0)),
         calculator=None if calculator in (None, _NO_CALCULATOR) else calculator,
         params_hash=keys.get("params_hash"), job_hash=keys.get("job_hash"),
         subset=keys.get("subset"), parent=keys.get("parent"), std=keys.get("std"))
-    return LabelledStructure(atoms=atoms, labels=labels, provenance=provenance, id=int(row.id))
+    return LabelledStructure(atoms=atoms, labels=labels, provenance=provenance, id=row.id)

@@ -67,11 +67,24 @@ def _labels_problem(labels: Labels, natoms: int) -> str | None:
     return None
 
 
+#: structures up to this many atoms compare all pairs directly (faster than any neighbour list)
+_ALL_PAIRS_MAX = 256
+
+
 def closest_pair(atoms: Atoms, cutoff_A: float) -> tuple[int, int, float] | None:
     """The closest pair of atoms (periodic images included) nearer than ``cutoff_A``, if any.
 
-    Molecules and clusters use a k-d tree (fast for the many small structures of an import);
-    anything periodic uses ASE's neighbour list, which handles every combination of pbc."""
+    Small molecules, and small fully periodic cells whose narrowest width exceeds twice the
+    cutoff (so the nearest image of every pair within it is the minimum image), compare all
+    pairs directly; larger molecules use a k-d tree, anything else ASE's neighbour list, which
+    handles every combination of pbc."""
+    periodic = bool(atoms.pbc.all())
+    if len(atoms) <= _ALL_PAIRS_MAX:
+        if not atoms.pbc.any():
+            return _closest_of_all_pairs(atoms.positions, cutoff_A)
+        inverse = _wide_inverse(atoms.cell.array, cutoff_A) if periodic else None
+        if inverse is not None:
+            return _closest_of_all_pairs(atoms.positions, cutoff_A, atoms.cell.array, inverse)
     if atoms.pbc.any():
         from ase.neighborlist import neighbor_list
 
@@ -86,6 +99,34 @@ def closest_pair(atoms: Atoms, cutoff_A: float) -> tuple[int, int, float] | None
         return None
     k = int(np.argmin(distance))
     return int(first[k]), int(second[k]), float(distance[k])
+
+
+def _wide_inverse(cell: np.ndarray, cutoff_A: float) -> np.ndarray | None:
+    """The inverse of ``cell`` when every perpendicular width exceeds ``2 cutoff_A`` (else
+    ``None``): then a pair closer than the cutoff has its fractional separation inside
+    (-1/2, 1/2), and no atom is within the cutoff of its own image.  The widths are the
+    inverse lengths of the reciprocal vectors, the columns of the inverse."""
+    try:
+        inverse = np.linalg.inv(cell)
+    except np.linalg.LinAlgError:
+        return None
+    widths = 1.0 / np.sqrt((inverse * inverse).sum(axis=0))
+    return inverse if bool(np.all(widths > 2.0 * cutoff_A)) else None
+
+
+def _closest_of_all_pairs(positions: np.ndarray, cutoff_A: float, cell: np.ndarray | None = None,
+                          inverse: np.ndarray | None = None) -> tuple[int, int, float] | None:
+    if cell is not None and inverse is not None:
+        fractional = positions @ inverse
+        delta = fractional[:, None, :] - fractional[None, :, :]
+        delta = (delta - np.round(delta)) @ cell
+    else:
+        delta = positions[:, None, :] - positions[None, :, :]
+    squared = np.einsum("ijk,ijk->ij", delta, delta)
+    np.fill_diagonal(squared, np.inf)
+    i, j = divmod(int(np.argmin(squared)), len(positions))
+    distance = float(np.sqrt(squared[i, j]))
+    return (min(i, j), max(i, j), distance) if distance < cutoff_A else None
 
 
 def problem(atoms: Atoms, labels: Labels, min_distance_A: float) -> str | None:

@@ -202,3 +202,65 @@ def test_lookup_indices_exist(store: Store, tmp_path: Path) -> None:
             "EXPLAIN QUERY PLAN SELECT id FROM text_key_values WHERE key = ? AND value = ?",
             ("content_hash", "x")))
     assert "alearn_text_key_value" in plan
+
+
+def test_rows_written_here_and_by_ase_read_the_same_both_ways(store: Store, crystals,
+                                                              tmp_path: Path) -> None:
+    """The plain-SQL writer and reader keep ASE's format: ASE reads our rows and we read its."""
+    import ase.db
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    sample = crystals[0]
+    atoms = sample.atoms.copy()
+    atoms.set_initial_magnetic_moments([1.0, -1.0])
+    atoms.arrays["alearn_flag"] = np.array([1, 0])
+    store.add(atoms, Labels(sample.energy, sample.forces, sample.stress, {"note": "x"}),
+              reference("j1"))
+    db = ase.db.connect(str(tmp_path / "store.db"))
+    row = db.get(1)
+    assert row.energy == sample.energy and row.job_hash == "j1" and row.iteration == 1
+    np.testing.assert_array_equal(row.forces, sample.forces)
+    np.testing.assert_array_equal(row.stress, sample.stress)
+    np.testing.assert_array_equal(row.toatoms().get_initial_magnetic_moments(), [1.0, -1.0])
+    assert row.data["note"] == "x" and row.natoms == 2 and row.volume > 0
+    theirs = crystals[1].atoms.copy()
+    theirs.calc = SinglePointCalculator(theirs, energy=-3.0, forces=crystals[1].forces)
+    ase_id = db.write(theirs, source="imported", iteration=0, content_hash="c" * 64)
+    assert ase_id == 2
+    record = store.get(ase_id)
+    assert record.labels.energy == -3.0 and record.provenance.source is Source.IMPORTED
+    np.testing.assert_array_equal(record.labels.forces, crystals[1].forces)
+    back = store.get(1)
+    np.testing.assert_array_equal(back.atoms.arrays["alearn_flag"], [1, 0])
+    np.testing.assert_array_equal(back.atoms.get_initial_magnetic_moments(), [1.0, -1.0])
+    shifted = Labels(crystals[0].energy + 1.0, crystals[0].forces)
+    assert store.add(crystals[0].atoms, shifted, reference("j3")) == Inserted(3)  # after ASE's id
+
+
+def test_half_created_store_of_a_failed_first_write_is_repaired(tmp_path: Path,
+                                                                 molecules) -> None:
+    """ASE creates its tables one by one: a first write that failed on a full disk left the
+    tables without the version row, a file ASE can never open again."""
+    from ase.db.sqlite import init_statements
+
+    path = tmp_path / "store.db"
+    with sqlite3.connect(path) as connection:
+        for statement in init_statements[:-1]:  # every table, but not the version row
+            connection.execute(statement)
+    with Store.open(path) as store:
+        assert len(store) == 0
+        assert isinstance(store.add(molecules[0].atoms, molecules[0].labels, reference("a")),
+                          Inserted)
+    import ase.db
+
+    assert ase.db.connect(str(path)).count() == 1
+
+
+def test_id_lookups_and_job_hashes_are_single_queries(store: Store, molecules) -> None:
+    statements: list[str] = []
+    store.add_many([(s.atoms, s.labels, reference(f"j{i}")) for i, s in enumerate(molecules)])
+    store._backend.connection().set_trace_callback(statements.append)
+    assert [r.id for r in store.rows(ids=[3, 1, 2, 99])] == [1, 2, 3]
+    assert store.job_hashes() == {"j0", "j1", "j2"}
+    assert store.ids(source="reference") == [1, 2, 3]
+    assert len(statements) == 3

@@ -116,7 +116,7 @@ def test_interrupted_import_is_consistent_and_resumable(tmp_path: Path, molecule
     path = tmp_path / "many.extxyz"
     write(path, frames, format="extxyz")
     store = Store.open(tmp_path / "store.db")
-    original = store._add
+    original = store._prepare
     calls = {"n": 0}
 
     def dying(*args, **kwargs):
@@ -125,11 +125,11 @@ def test_interrupted_import_is_consistent_and_resumable(tmp_path: Path, molecule
             raise KeyboardInterrupt  # the user pressed Ctrl-C in the third batch
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(store, "_add", dying)
+    monkeypatch.setattr(store, "_prepare", dying)
     with pytest.raises(KeyboardInterrupt):
         import_files(store, [path], ImportOptions(batch=8))
     assert len(store) == 16  # two complete batches, the third rolled back
-    monkeypatch.setattr(store, "_add", original)
+    monkeypatch.setattr(store, "_prepare", original)
     reports = import_files(store, [path], ImportOptions(batch=8))
     assert (reports[0].inserted, reports[0].existing) == (9, 16)
     assert len(store) == 25
