@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -69,10 +70,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(handler(args) or 0)
+        status = int(handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return status
     except UserError as exc:
         print(f"alearn: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("alearn: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
+    except OSError as exc:
+        from alearn.data.faults import is_storage_fault, storage_problem
+
+        if not is_storage_fault(exc):
+            raise
+        print(f"alearn: error: {storage_problem(exc)}", file=sys.stderr)
+        return 2
+
+
+#: exit status of a command whose output pipe was closed (128 + SIGPIPE, as the shell reports)
+BROKEN_PIPE_STATUS = 141
+
+
+def _reader_went_away() -> int:
+    """The reader of our output quit early (``alearn validate F | head -1``): stop quietly.
+    Standard output is pointed at /dev/null so the interpreter's final flush cannot fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return BROKEN_PIPE_STATUS

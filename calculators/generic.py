@@ -69,6 +69,14 @@ class AseCalculator(InProcessCalculator):
         except (PackageNotFoundError, ValueError):
             return self.params.calculator
 
+    def warm_up(self) -> None:
+        """Import the calculator's module only: building an arbitrary ASE calculator (a
+        machine-learned one loading its model) might start threads in the isolation helper."""
+        try:
+            import_object(self.params.calculator)
+        except UserError:
+            pass
+
     def ase_calculator(self, atoms: Atoms) -> Any:
         cls = import_object(self.params.calculator)
         kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in self.params.kwargs.items()}

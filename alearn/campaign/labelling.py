@@ -51,6 +51,7 @@ class Labeller:
                  bar: Any = None) -> Any:
         """Label ``structures`` through the dispatcher (``bar``: a progress bar to advance;
         default: a bar of its own)."""
+        from alearn.data.gate import GateLimits
         from alearn.label.dispatcher import label_structures
 
         dispatch = self.config.dispatch
@@ -62,7 +63,8 @@ class Labeller:
                 engine=self.engine(), jobs_dir=self.jobs_dir, iteration=ctx.iteration,
                 attempts=dispatch.attempts, timeout_s=dispatch.timeout_s,
                 max_concurrent=dispatch.max_concurrent or dispatch.workers, subset=subset,
-                progress=lambda outcome, done, total: bar.advance())
+                progress=lambda outcome, done, total: bar.advance(),
+                gate=GateLimits.from_config(self.config.store), max_crashes=dispatch.max_crashes)
 
 
 def initial_data(ctx: Context, labeller: Labeller) -> LabelRecord:

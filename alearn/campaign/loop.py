@@ -18,7 +18,7 @@ from alearn.campaign.parts import Context, Parts
 from alearn.campaign.progress import Progress, Stage, kill_hook, stages_for
 from alearn.campaign.records import (RECORD_VERSION, Counts, Dataset, EvaluateRecord,
                                      IterationManifest, Window, read_manifests)
-from alearn.campaign.setup import open_campaign, run_logger
+from alearn.campaign.setup import open_campaign, reconcile_store, run_logger
 from alearn.campaign.snapshot import clear_stale_staging, commit
 from alearn.campaign.stages import STAGE_FUNCTIONS, dataset_split
 from alearn.campaign.stop import IterationFacts, stop_reason
@@ -66,6 +66,7 @@ def _run_locked(layout: CampaignDir, config: Any, resumed: bool, parts_factory: 
 
     try:
         with Store.open(_store_url(layout, config), min_distance_A=config.store.min_distance_A) as store:
+            reconcile_store(store, layout, manifests, log)
             while reason is None:
                 manifest = run_iteration(layout, config, parts, store, manifests, start, log, console)
                 manifests.append(manifest)
@@ -178,6 +179,7 @@ def iteration_counts(progress: Progress, previous: IterationManifest | None) -> 
         train_rows=trained.train_rows if trained else 0,
         test_rows=trained.test_rows if trained else 0,
         close_contacts=chosen.close_contacts if chosen else 0,
+        invalid_labels=sum(1 for r in labels for f in r.failures if f.kind == "invalid"),
         reference_total=before + labelled + failed + unkept)
 
 

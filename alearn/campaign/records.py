@@ -238,6 +238,7 @@ class Counts:
     train_rows: int = 0
     test_rows: int = 0
     close_contacts: int = 0
+    invalid_labels: int = 0     # of label_failed: labels refused as invalid (implausible, malformed)
     reference_total: int = 0
 
     def line(self) -> str:

@@ -68,12 +68,73 @@ def _check_changes(layout: CampaignDir, source: Path, config: Any, allow_changes
     write_text_atomic(layout.resolved, resolved_toml(config))
 
 
+class _LogFile(logging.FileHandler):
+    """``logs/run.log``: a line that cannot be written (a full disk) is dropped silently — the
+    log is bookkeeping, and the write that matters fails on its own with a clear message."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        return None
+
+
 def run_logger(layout: CampaignDir) -> logging.Logger:
     """A logger writing to ``logs/run.log`` (appended; one line per event)."""
     log = logging.getLogger(f"alearn.campaign.{layout.root.resolve()}")
     log.setLevel(logging.INFO)
     log.propagate = False
-    handler = logging.FileHandler(layout.logs / "run.log", encoding="utf-8")
+    handler = _LogFile(layout.logs / "run.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     return log
+
+
+def reconcile_store(store: Any, layout: CampaignDir, manifests: list[Any],
+                    log: logging.Logger) -> None:
+    """Check the store against what the snapshots (and the running iteration's finished
+    stages) say it holds; put missing reference rows back from the job directories (the
+    source of truth); stop with a :class:`UserError` when rows are missing that no job
+    directory holds, or when rows were altered after a snapshot listed them."""
+    from alearn.label.rebuild import restore_reference_rows
+
+    expected = _expected_ids(layout, manifests)
+    missing = sorted(expected - store.present(expected)) if expected else []
+    if missing:
+        restored = restore_reference_rows(store, layout.jobs, missing)
+        log.warning("the store %s lacked %d rows the snapshots list; %d rebuilt from job "
+                    "directories", store.url, len(missing), len(restored.restored))
+        if restored.unrestorable:
+            shown = ", ".join(map(str, restored.unrestorable[:10]))
+            more = " ..." if len(restored.unrestorable) > 10 else ""
+            raise UserError(
+                f"the store {store.url} lacks {len(restored.unrestorable)} rows the campaign's "
+                f"snapshots use ({shown}{more}) and no job directory holds them (imported, "
+                f"Taylor or GPR rows); restore the store from a backup, or remove the "
+                f"snapshots that use them (iterations/NNNN, the latest first) so those "
+                f"iterations are redone — every reference calculation is reused from "
+                f"{layout.jobs}")
+    if manifests:
+        _check_dataset_unchanged(store, manifests[-1])
+
+
+def _expected_ids(layout: CampaignDir, manifests: list[Any]) -> set[int]:
+    from alearn.campaign.progress import PROGRESS, Progress
+    from alearn.campaign.stages import new_row_ids, previous_ids
+
+    ids = previous_ids(manifests[-1]) if manifests else set()
+    staging = layout.staging(len(manifests))
+    if (staging / PROGRESS).is_file():
+        ids |= new_row_ids(Progress(staging))
+    return ids
+
+
+def _check_dataset_unchanged(store: Any, manifest: Any) -> None:
+    """``manifest``: an :class:`~alearn.campaign.records.IterationManifest`."""
+    from alearn.campaign.loop import content_hash
+
+    data = manifest.dataset
+    rows = list(store.rows(ids=[*data.train_ids, *data.test_ids]))
+    if content_hash(rows) != data.content_sha256:
+        raise UserError(f"rows of the store {store.url} that snapshot {manifest.iteration:04d} "
+                        "lists were changed after it was committed (their content no longer "
+                        "matches its dataset checksum); restore the store from a backup, or "
+                        "delete it (reference rows are rebuilt from the job directories; "
+                        "imported and augmented rows need their iterations redone)")

@@ -17,6 +17,7 @@ from alearn.campaign.progress import Progress, Stage, load_structures, save_stru
 from alearn.campaign.records import (AugmentRecord, EvaluateRecord, ExploreRecord, IterationManifest,
                                      LabelRecord, Metrics, SelectRecord, TrainRecord, from_json)
 from alearn.campaign.testset import Split, split
+from alearn.data.gate import plausible_rows
 
 #: training rows evaluated for the train-set error (a deterministic subset keeps it cheap)
 TRAIN_EVAL_MAX = 200
@@ -46,7 +47,7 @@ def new_row_ids(progress: Progress) -> set[int]:
 def dataset_split(ctx: Context, progress: Progress, previous: Previous) -> Split:
     """Training and held-out ids of everything committed so far plus this iteration's rows."""
     ids = sorted(previous_ids(previous) | new_row_ids(progress))
-    rows = list(ctx.store.rows(ids=ids)) if ids else []
+    rows = plausible_rows(list(ctx.store.rows(ids=ids)) if ids else [], ctx.config.store, ctx.log)
     return split(rows, ctx.seed, ctx.config.evaluate.test_fraction)
 
 

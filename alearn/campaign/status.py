@@ -29,6 +29,7 @@ def iteration_row(manifest: IterationManifest | Mapping[str, Any]) -> dict[str, 
             "failed_pct": pct["failed"], "labelled": counts.labelled,
             "augmented": counts.augmented,
             "close_contacts": counts.close_contacts, "failed_calculations": counts.label_failed,
+            "invalid_labels": counts.invalid_labels,
             "reference_total": counts.reference_total,
             "train_rows": counts.train_rows, "test_rows": counts.test_rows,
             "test_energy_mae_meV_atom": _milli(test.energy_mae_eV_atom),
@@ -69,8 +70,9 @@ def render(data: dict[str, Any], console: Any) -> None:
                   collapse_padding=True)
     rows = data["iterations"]
     optional = {"cc": any(r.get("close_contacts") for r in rows),
+                "inv": any(r.get("invalid_labels") for r in rows),
                 "Fc": any(r.get("test_force_rmse_complete_eV_A") is not None for r in rows)}
-    names = ["it", "walk", "frm", "acc%", "cand%", "fail%", "lab", "aug", "cc", "fcalc", "E", "F", "Fc"]
+    names = ["it", "walk", "frm", "acc%", "cand%", "fail%", "lab", "aug", "cc", "fcalc", "inv", "E", "F", "Fc"]
     names = [n for n in names if optional.get(n, True)]
     for name in names:
         table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
@@ -79,14 +81,15 @@ def render(data: dict[str, Any], console: Any) -> None:
                  "acc%": _fmt(row["accurate_pct"], 0), "cand%": _fmt(row["candidate_pct"], 0),
                  "fail%": _fmt(row["failed_pct"], 0), "lab": str(row["labelled"]),
                  "aug": str(row["augmented"]), "cc": str(row.get("close_contacts", 0)),
-                 "fcalc": str(row["failed_calculations"]),
+                 "fcalc": str(row["failed_calculations"]), "inv": str(row.get("invalid_labels", 0)),
                  "E": _fmt(row["test_energy_mae_meV_atom"], 2),
                  "F": _fmt(row["test_force_rmse_eV_A"], 3),
                  "Fc": _fmt(row.get("test_force_rmse_complete_eV_A"), 3)}
         table.add_row(*(cells[n] for n in names))
     console.print(table)
     console.print("acc/cand/fail: explored frames per trust class; lab: reference labels; aug: "
-                  "augmented rows; cc: close-contact structures labelled (when any); fcalc: failed reference calculations; E: test energy MAE "
+                  "augmented rows; cc: close-contact structures labelled (when any); fcalc: failed reference calculations; inv: of those, "
+                  "labels refused as invalid (implausible or malformed; when any); E: test energy MAE "
                   "(meV/atom; fragments after their type's energy offset); F: test force RMSE (eV/Å); "
                   "Fc: the same over fragment atoms with complete environments (bulk-like; fragment campaigns)")
     console.print(_timings(data["iterations"]))

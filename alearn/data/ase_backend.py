@@ -110,16 +110,20 @@ class AseBackend:
                 out += [_stored(row) for row in self._db.select(id=row_id, **filters)]
         return out
 
+    def present(self, ids: Sequence[int]) -> set[int]:
+        return {int(i) for i in set(ids) if self._db.count(id=int(i))}
+
     def count(self, filters: Mapping[str, Any]) -> int:
         return int(self._db.count(**filters))
 
     def text_values(self, key: str) -> set[str]:
         return {row.get(key) for row in self._db.select(key, include_data=False)}
 
-    def energies(self, filters: Mapping[str, Any], before_iteration: int | None) -> list[EnergyRow]:
-        selection: list[Any] = [f"iteration<{int(before_iteration)}"] if before_iteration is not None else []
-        return [EnergyRow(int(r.id), composition_of(r.numbers), len(r.numbers), float(r.energy))
-                for r in self._db.select(*selection, include_data=False, **filters)
+    def energies(self, filters: Mapping[str, Any], calculator: str | None) -> list[EnergyRow]:
+        selection = {**filters, **({"calculator": calculator} if calculator is not None else {})}
+        return [EnergyRow(int(r.id), composition_of(r.numbers), len(r.numbers), float(r.energy),
+                          r.get("job_hash"), r.get("content_hash"))
+                for r in self._db.select(include_data=False, **selection)
                 if r.get("energy") is not None]
 
 

@@ -48,12 +48,14 @@ class StoredRow(NamedTuple):
 
 
 class EnergyRow(NamedTuple):
-    """What the label gate needs of a row: composition, size and energy."""
+    """What the label gate needs of a row: composition, size, energy, and its identity."""
 
     id: int
     composition: tuple[tuple[int, int], ...]   # (atomic number, count), ascending
     natoms: int
     energy: float
+    job_hash: str | None = None
+    content_hash: str | None = None
 
 
 def composition_of(numbers: np.ndarray) -> tuple[tuple[int, int], ...]:
@@ -82,14 +84,17 @@ class Backend(Protocol):
     def fetch(self, ids: Sequence[int], filters: Mapping[str, Any]) -> list[StoredRow]:
         """The rows with these ids that match ``filters``, ascending by id."""
 
+    def present(self, ids: Sequence[int]) -> set[int]:
+        """Which of ``ids`` are rows of the store."""
+
     def count(self, filters: Mapping[str, Any]) -> int:
         """Number of rows matching ``filters``."""
 
     def text_values(self, key: str) -> set[str]:
         """Every text value stored under ``key``."""
 
-    def energies(self, filters: Mapping[str, Any], before_iteration: int | None) -> list[EnergyRow]:
-        """Composition and energy of the matching rows (``iteration < before_iteration``)."""
+    def energies(self, filters: Mapping[str, Any], calculator: str | None) -> list[EnergyRow]:
+        """Composition and energy of the matching rows (of ``calculator``, when given)."""
 
     def close(self) -> None:
         """Release connections (reconnects on demand)."""

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
+
+from alearn.data.gate import GateLimits
+
+#: the label gate's defaults, shown in the help
+GATE = GateLimits()
 
 IMPORT_DESCRIPTION = """\
 Import labelled structures (energy, and forces / stress when the file has them) into a store.
@@ -33,21 +39,33 @@ SOURCES = ("reference", "taylor", "gpr", "imported")
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from alearn.data.gate import GateLimits
     from alearn.data.readers import LabelOptions
     from alearn.data.store import Store
-    from alearn.data.transfer import ImportOptions, import_files
+    from alearn.data.transfer import ImportOptions, import_files, summary_counts
     from alearn.data.views import print_import_summary, rich_progress
+    from alearn.errors import UserError
 
+    if args.max_force <= 0 or args.max_energy_deviation <= 0:
+        raise UserError("--max-force and --max-energy-deviation must be positive")
     options = ImportOptions(
         format=args.format, iteration=args.iteration, subset=args.subset,
         labels=LabelOptions(energy=args.energy, energy_key=args.energy_key,
-                            forces_key=args.forces_key))
+                            forces_key=args.forces_key),
+        gate=GateLimits(not args.no_label_gate, args.max_force, args.max_energy_deviation))
     with Store.open(args.into, min_distance_A=args.min_distance) as store:
         with rich_progress(enabled=not args.quiet) as progress:
             reports = import_files(store, [Path(p) for p in args.files], options, progress)
         total = store.count()
     print_import_summary(reports, args.into, total)
-    return 2 if any(r.error for r in reports) else 0
+    if any(r.error for r in reports):
+        return 2
+    frames, added, existing, _ = summary_counts(reports)
+    if frames and not added and not existing:
+        print("alearn: error: nothing was imported: every structure was rejected (reasons above)",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -83,6 +101,16 @@ def register(subparsers: Any) -> None:
     imp.add_argument("--forces-key", help="per-atom array holding the forces (extended XYZ)")
     imp.add_argument("--min-distance", type=float, default=0.5, metavar="Å",
                      help="reject structures with two atoms closer than this (default 0.5 Å)")
+    imp.add_argument("--max-force", type=float, default=GATE.max_force_eV_A, metavar="eV/Å",
+                     help="reject structures with a force beyond this on any atom (default "
+                          f"{GATE.max_force_eV_A:g} eV/Å)")
+    imp.add_argument("--max-energy-deviation", type=float, metavar="eV/atom",
+                     default=GATE.max_energy_deviation_eV_atom,
+                     help="reject structures whose energy per atom is further than this from "
+                          "the median of the same composition in the files and the store "
+                          f"(default {GATE.max_energy_deviation_eV_atom:g} eV/atom)")
+    imp.add_argument("--no-label-gate", action="store_true",
+                     help="store implausible labels too (only malformed ones are rejected)")
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
     imp.set_defaults(handler=run_import)
 

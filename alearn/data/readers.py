@@ -92,9 +92,21 @@ def _ase_read(path: Path, fmt: str) -> list[Atoms]:
             warnings.simplefilter("ignore", FutureWarning)
             images = read(str(path), index=":", format=fmt)
     except Exception as exc:  # ASE's readers raise many types on bad input
-        raise UserError(f"{path}: ase.io.read could not read it as {fmt!r}: "
-                        f"{type(exc).__name__}: {exc}") from None
+        raise UserError(f"{path}: {read_error(exc, fmt)}") from None
     return list(images) if isinstance(images, list) else [images]
+
+
+def read_error(exc: BaseException, fmt: str | None = None) -> str:
+    """Why ``ase.io.read`` failed, in words: an unknown element symbol by name, else the
+    reader's own message."""
+    from ase.data import atomic_numbers
+
+    symbol = exc.args[0] if isinstance(exc, KeyError) and exc.args else None
+    if isinstance(symbol, str) and symbol not in atomic_numbers:
+        return (f"unknown chemical element {symbol!r} (not in the periodic table; symbols are "
+                "case-sensitive, e.g. 'H', 'O', 'Cu')")
+    how = f" as {fmt!r}" if fmt else ""
+    return f"ase.io.read could not read it{how}: {type(exc).__name__}: {exc}"
 
 
 def _frame(atoms: Atoms, origin: str, options: LabelOptions, code: str | None) -> Frame:
@@ -103,7 +115,8 @@ def _frame(atoms: Atoms, origin: str, options: LabelOptions, code: str | None) -
     calculator = code or (name if name not in (None, "unknown") else None)
     calculator = calculator or _text(atoms.info.get("calculator"))
     energy, problem = _energy(atoms, results, options)
-    forces = _forces(atoms, results, options)
+    forces, forces_problem = _forces(atoms, results, options)
+    energy, problem = (None, forces_problem) if forces_problem else (energy, problem)
     clean = atoms.copy()
     clean.calc = None
     if energy is None:
@@ -118,21 +131,34 @@ def _energy(atoms: Atoms, results: dict[str, Any],
         value = atoms.info.get(options.energy_key, results.get(options.energy_key))
         if value is None:
             return None, f"no energy under the key {options.energy_key!r}"
-        return float(value), None
+        return _number(value, options.energy_key)
     order = {"auto": ("free_energy", "energy"), "energy": ("energy",),
              "free_energy": ("free_energy",)}[options.energy]
     for key in order:
         if results.get(key) is not None:
-            return float(results[key]), None
+            return _number(results[key], key)
     return None, "the file gives no " + " or ".join(order) + " for this structure"
 
 
-def _forces(atoms: Atoms, results: dict[str, Any], options: LabelOptions) -> np.ndarray | None:
+def _number(value: Any, key: str) -> tuple[float | None, str | None]:
+    try:
+        return float(value), None
+    except (TypeError, ValueError):
+        return None, f"the {key} {value!r} is not a number"
+
+
+def _forces(atoms: Atoms, results: dict[str, Any],
+            options: LabelOptions) -> tuple[np.ndarray | None, str | None]:
     if options.forces_key is not None:
         value = atoms.arrays.get(options.forces_key, results.get(options.forces_key))
-        return None if value is None else np.asarray(value, dtype=float)
-    forces = results.get("forces")
-    return None if forces is None else np.asarray(forces, dtype=float)
+    else:
+        value = results.get("forces")
+    if value is None:
+        return None, None
+    try:
+        return np.asarray(value, dtype=float), None
+    except (TypeError, ValueError):
+        return None, "the forces are not numbers"
 
 
 def _text(value: Any) -> str | None:

@@ -10,6 +10,11 @@ import numpy as np
 from ase import Atoms
 
 
+#: prefix of the per-atom arrays that travel with a structure into the store (e.g.
+#: ``alearn_complete``, the fragment atoms with complete environments)
+ARRAY_PREFIX = "alearn_"
+
+
 class Source(str, enum.Enum):
     """Where the labels of a stored structure come from."""
 

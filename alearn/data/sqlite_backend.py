@@ -198,6 +198,14 @@ class SqliteBackend:
                     self.connection().execute(query, (json.dumps(list(part)), *args))]
         return out
 
+    def present(self, ids: Sequence[int]) -> set[int]:
+        found: set[int] = set()
+        for part in chunks(sorted(set(int(i) for i in ids))):
+            found.update(int(r[0]) for r in self.connection().execute(
+                "SELECT id FROM systems WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(part)),)))
+        return found
+
     def count(self, filters: Mapping[str, Any]) -> int:
         where, args = _where(filters)
         return int(self.connection().execute(f"SELECT COUNT(*) FROM systems WHERE {where}",
@@ -207,17 +215,18 @@ class SqliteBackend:
         return {r[0] for r in self.connection().execute(
             "SELECT DISTINCT value FROM text_key_values WHERE key = ?", (key,))}
 
-    def energies(self, filters: Mapping[str, Any], before_iteration: int | None) -> list[EnergyRow]:
-        where, args = _where(filters)
-        if before_iteration is not None:
-            where += (" AND id IN (SELECT id FROM number_key_values WHERE key = 'iteration' "
-                      "AND value < ?)")
-            args = (*args, float(before_iteration))
-        query = f"SELECT id, numbers, energy FROM systems WHERE {where} AND energy IS NOT NULL"
+    def energies(self, filters: Mapping[str, Any], calculator: str | None) -> list[EnergyRow]:
+        where, args = _where(filters, "s.id")
+        if calculator is not None:
+            where, args = where + " AND s.calculator = ?", (*args, calculator)
+        query = ("SELECT s.id, s.numbers, s.energy, j.value, c.value FROM systems s "
+                 "LEFT JOIN text_key_values j ON j.id = s.id AND j.key = 'job_hash' "
+                 "LEFT JOIN text_key_values c ON c.id = s.id AND c.key = 'content_hash' "
+                 f"WHERE {where} AND s.energy IS NOT NULL")
         out = []
-        for row_id, numbers, energy in self.connection().execute(query, args):
+        for row_id, numbers, energy, job, digest in self.connection().execute(query, args):
             z = np.frombuffer(numbers, np.int32)
-            out.append(EnergyRow(int(row_id), composition_of(z), len(z), float(energy)))
+            out.append(EnergyRow(int(row_id), composition_of(z), len(z), float(energy), job, digest))
         return out
 
 
@@ -339,11 +348,11 @@ def _decode_data(data: Any) -> dict[str, Any]:
     return dict(bytes_to_object(data) or {})
 
 
-def _where(filters: Mapping[str, Any]) -> tuple[str, tuple]:
+def _where(filters: Mapping[str, Any], column: str = "id") -> tuple[str, tuple]:
     """SQL condition and arguments for ``{key: value}`` filters on key-value pairs."""
     clauses, args = ["1"], []
     for key, value in filters.items():
         table = "text_key_values" if isinstance(value, str) else "number_key_values"
-        clauses.append(f"id IN (SELECT id FROM {table} WHERE key = ? AND value = ?)")
+        clauses.append(f"{column} IN (SELECT id FROM {table} WHERE key = ? AND value = ?)")
         args += [key, value if isinstance(value, str) else float(value)]
     return " AND ".join(clauses), tuple(args)

@@ -41,7 +41,7 @@ from ase import Atoms
 from alearn.data.ase_backend import POSTGRES_PREFIXES, AseBackend
 from alearn.data.backend import Backend, EnergyRow, NewRow, StoredRow, chunks
 from alearn.data.faults import is_storage_fault, storage_problem
-from alearn.data.records import Labels, LabelledStructure, Provenance, Source
+from alearn.data.records import ARRAY_PREFIX, Labels, LabelledStructure, Provenance, Source
 from alearn.data.sqlite_backend import FORMAT_VERSION, SqliteBackend, format_version
 from alearn.data.validation import content_hash, problem, voigt_stress
 from alearn.errors import UserError
@@ -49,8 +49,7 @@ from alearn.errors import UserError
 #: provenance fields stored as key-value pairs under their own name
 _PROVENANCE_KEYS = ("iteration", "params_hash", "job_hash", "subset", "parent", "std")
 _NO_CALCULATOR = "unknown"
-#: prefix of the per-atom arrays kept with a row, and the row-data key that holds them
-ARRAY_PREFIX = "alearn_"
+#: the row-data key that holds the ``alearn_*`` per-atom arrays
 _ARRAYS_KEY = "alearn_arrays"
 _SOURCES = {source.value: source for source in Source}
 
@@ -239,6 +238,11 @@ class Store:
         with self._guard("read the store"):
             return self._backend.ids(_filters(source, iteration, subset))
 
+    def present(self, ids: Iterable[int]) -> set[int]:
+        """Which of ``ids`` are rows of the store (one query per chunk of ids)."""
+        with self._guard("read the store"):
+            return self._backend.present(sorted({int(i) for i in ids}))
+
     def count(self, *, source: Source | str | None = None, iteration: int | None = None,
               subset: str | None = None) -> int:
         """Number of stored structures matching the filters."""
@@ -246,22 +250,14 @@ class Store:
             return self._backend.count(_filters(source, iteration, subset))
 
     def energies(self, *, source: Source | str | None = None, params_hash: str | None = None,
-                 calculator: str | None = None, before_iteration: int | None = None,
-                 ) -> list[EnergyRow]:
-        """Composition and energy of the matching rows, for the label gate's references."""
+                 calculator: str | None = None) -> list[EnergyRow]:
+        """Composition, energy, job and content hash of the matching rows (one query), for the
+        label gate's references."""
         selection = _filters(source, None, None)
         if params_hash is not None:
             selection["params_hash"] = params_hash
         with self._guard("read the store"):
-            found = self._backend.energies(selection, before_iteration)
-        if calculator is None:
-            return found
-        names = self._calculators({r.id for r in found})
-        return [r for r in found if names.get(r.id) == calculator.lower()]
-
-    def _calculators(self, ids: set[int]) -> dict[int, str | None]:
-        rows = self._backend.fetch(sorted(ids), {}) if ids else []
-        return {r.id: r.calculator for r in rows}
+            return self._backend.energies(selection, None if calculator is None else calculator.lower())
 
     # faults --------------------------------------------------------------------------------
 

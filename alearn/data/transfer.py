@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from alearn.data.backend import EnergyRow, composition_of
+from alearn.data.gate import EnergyReference, GateLimits, label_problem
 from alearn.data.readers import Frame, LabelOptions, detect_format, read_frames
 from alearn.data.records import Provenance, Source
 from alearn.data.store import Inserted, Rejected, Store
+from alearn.data.validation import content_hash
 from alearn.errors import UserError
 from alearn.files import atomic_writer
 
@@ -45,6 +48,7 @@ class ImportOptions:
     subset: str | None = None
     labels: LabelOptions = LabelOptions()
     batch: int = 256
+    gate: GateLimits = GateLimits()
 
 
 def import_files(store: Store, paths: Sequence[Path], options: ImportOptions = ImportOptions(),
@@ -70,11 +74,12 @@ def _import_frames(store: Store, path: Path, fmt: str, frames: list[Frame],
     rejected: list[tuple[str, str]] = []
     if progress is not None:
         progress(path, len(frames), 0)
+    verdicts = _gate(store, frames, options.gate)
     for start in range(0, len(frames), options.batch):
         batch = frames[start:start + options.batch]
-        for frame in (f for f in batch if f.labels is None):
-            rejected.append((frame.origin, frame.problem or "no labels"))
-        labelled = [f for f in batch if f.labels is not None]
+        for frame in (f for f in batch if f.labels is None or f.origin in verdicts):
+            rejected.append((frame.origin, verdicts.get(frame.origin) or frame.problem or "no labels"))
+        labelled = [f for f in batch if f.labels is not None and f.origin not in verdicts]
         results = store.add_many(
             ((f.atoms, f.labels, _provenance(f, options)) for f in labelled),
             origins=[f.origin for f in labelled])
@@ -88,6 +93,30 @@ def _import_frames(store: Store, path: Path, fmt: str, frames: list[Frame],
         if progress is not None:
             progress(path, len(frames), start + len(batch))
     return FileReport(str(path), fmt, len(frames), inserted, existing, tuple(rejected))
+
+
+def _gate(store: Store, frames: list[Frame], limits: GateLimits) -> dict[str, str]:
+    """Origin → why the frame's labels are implausible, against the file's own frames and the
+    stored rows of the same calculator (a fixed set: a rerun after an interruption reaches the
+    same verdicts)."""
+    labelled = [f for f in frames if f.labels is not None]
+    if not limits.enabled or not labelled:
+        return {}
+    digests = {content_hash(f.atoms, f.labels) for f in labelled}
+    elements = limits.element_energies()
+    verdicts = {}
+    for name in sorted({f.calculator or "" for f in labelled}):
+        group = [f for f in labelled if (f.calculator or "") == name]
+        stored = [r for r in store.energies(calculator=name or "unknown")
+                  if r.content_hash not in digests]
+        own = [EnergyRow(0, composition_of(f.atoms.numbers), len(f.atoms), float(f.labels.energy))
+               for f in group]
+        reference = EnergyReference(stored + own, elements)
+        for frame in group:
+            reason = label_problem(frame.atoms.numbers, frame.labels, limits, reference)
+            if reason is not None:
+                verdicts[frame.origin] = f"implausible labels: {reason}"
+    return verdicts
 
 
 def _provenance(frame: Frame, options: ImportOptions) -> Provenance:

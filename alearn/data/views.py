@@ -52,9 +52,11 @@ def print_import_summary(reports: Sequence[FileReport], store: str, total: int) 
                           str(len(r.rejected)))
     console.print(table)
     _print_rejected(console, reports)
+    errors = Console(stderr=True)
     for r in reports:
         if r.error:
-            console.print(f"error: {r.error}", style="red", markup=False, highlight=False)
+            errors.print(f"alearn: error: {r.error}", style="red", markup=False, highlight=False,
+                         soft_wrap=True)
     frames, added, existing, rejected = summary_counts(reports)
     console.print(f"{added} added, {existing} already stored, {rejected} rejected of {frames} "
                   f"structures; the store now holds {total}.", highlight=False)

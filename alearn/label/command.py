@@ -10,6 +10,7 @@ from typing import Any
 
 from alearn.config.dispatch import DispatchConfig
 from alearn.config.schema import build, option
+from alearn.config.store import StoreConfig
 from alearn.errors import UserError
 
 DESCRIPTION = """\
@@ -17,8 +18,9 @@ Label structures with a reference calculator and put the results into a store.
 
 The calculator file is TOML with a [reference] table (kind = xtb, pyscf, espresso, emt, lj, ase,
 aims, vasp ... and its parameters, plus a [reference.profile] sub-table saying how the code runs
-on this machine) and optionally a [dispatch] table (engine, workers, attempts, timeout_s ...).
-A campaign file works too: the other sections are ignored.
+on this machine) and optionally a [dispatch] table (engine, workers, attempts, timeout_s ...)
+and a [store] table (the label gate's bounds; the store itself is --into).  A campaign file
+works too: the other sections are ignored.
 
 Every calculation gets a job directory named by a hash of structure, parameters and code
 version; running the same command again ingests finished results, retries what is left within
@@ -44,6 +46,7 @@ class LabelFile:
 
     reference: Any = option(doc="the reference calculator (kind = a registered plugin)", kinds=_reference_kinds)
     dispatch: DispatchConfig = option(factory=DispatchConfig, doc="where reference calculations run")
+    store: StoreConfig = option(factory=StoreConfig, doc="the label gate and the store's minimum distance (its url is --into)")
 
 
 def register(subparsers: Any) -> None:
@@ -81,7 +84,7 @@ def load_label_file(path: Path) -> tuple[LabelFile, dict[str, Any]]:
     if "reference" not in raw:
         raise UserError(f"{path}: no [reference] table; it names the calculator, e.g.\n"
                         "  [reference]\n  kind = \"xtb\"\n  method = \"GFN2-xTB\"")
-    picked = {k: raw[k] for k in ("reference", "dispatch") if k in raw}
+    picked = {k: raw[k] for k in ("reference", "dispatch", "store") if k in raw}
     return build(LabelFile, picked, file=path), picked
 
 
@@ -107,7 +110,9 @@ def read_structures(paths: list[Path]) -> list[Any]:
         try:
             frames += read(path, index=":")
         except Exception as exc:  # noqa: BLE001 - ASE raises many kinds for unreadable files
-            raise UserError(f"cannot read structures from {str(path)!r}: {exc}") from None
+            from alearn.data.readers import read_error
+
+            raise UserError(f"cannot read structures from {str(path)!r}: {read_error(exc)}") from None
     if not frames:
         raise UserError("no structures found in " + ", ".join(map(str, paths)))
     return frames
@@ -130,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     from alearn.label.report import label_with_progress
 
     report = label_with_progress(structures, spec.reference, dispatch, args.into, jobs_dir,
-                                 iteration=args.iteration, subset=args.subset)
+                                 iteration=args.iteration, subset=args.subset, store=spec.store)
     return 0 if not report.failures else 1
 
 

@@ -19,24 +19,11 @@ from ase import Atoms
 
 from alearn.config.dispatch import Profile
 from alearn.data.records import Labels
-from alearn.label.jobs import labels_from_json, labels_to_json
+from alearn.label.jobs import atoms_from_json, atoms_to_json, labels_from_json, labels_to_json
 from alearn.label.protocol import CalculationFailed, FailureKind
 
 ATOMS_FILE = "atoms.json"
 RESULTS_FILE = "results.json"
-
-
-def atoms_to_json(atoms: Atoms) -> dict[str, Any]:
-    """A compact, exact JSON form of a structure (numbers, positions, cell, pbc, charges, spins)."""
-    return {"numbers": atoms.numbers.tolist(), "positions": atoms.positions.tolist(),
-            "cell": np.asarray(atoms.cell).tolist(), "pbc": atoms.pbc.tolist(),
-            "charges": atoms.get_initial_charges().tolist(),
-            "magmoms": atoms.get_initial_magnetic_moments().tolist()}
-
-
-def atoms_from_json(data: dict[str, Any]) -> Atoms:
-    return Atoms(numbers=data["numbers"], positions=data["positions"], cell=data["cell"],
-                 pbc=data["pbc"], charges=data.get("charges"), magmoms=data.get("magmoms"))
 
 
 class InProcessCalculator:
@@ -58,6 +45,17 @@ class InProcessCalculator:
     def ase_calculator(self, atoms: Atoms) -> Any:
         """The ASE calculator that computes ``atoms`` (a fresh one per call)."""
         raise NotImplementedError
+
+    def warm_up(self) -> None:
+        """Import what :meth:`ase_calculator` needs, without computing: the isolation helper
+        (:mod:`alearn.label.isolated`) calls it once per calculator type before it forks
+        calculations, so each one starts warm.  It must not start threads (a fork of a
+        threaded process is unsafe); this default builds the ASE calculator of a one-atom
+        structure and drops it (a failure only means a colder start)."""
+        try:
+            self.ase_calculator(Atoms("H"))
+        except Exception:  # noqa: BLE001 - warming up is best effort
+            pass
 
     def wants_stress(self, atoms: Atoms) -> bool:
         return bool(atoms.pbc.all())

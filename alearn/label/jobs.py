@@ -5,10 +5,16 @@ Layout of one calculation (``jobs/<hash>/``)::
     jobs/<hash>/
         job.json             what is computed (calculator, version, science parameters)
         attempt_01/          a fresh directory per attempt (inputs, outputs, stdout.txt ...)
-            outcome.json     how the attempt ended (absent: the attempt was interrupted)
+            started.json     who runs it: controller, host process, isolated or not
+            outcome.json     how the attempt ended (absent: it is running, or its process died)
         attempt_02/ ...
         result.json          the labels; written atomically: the commit point
         failed.json          terminal failure (attempts exhausted, invalid result, no recovery)
+        row.json             what the store made of the result (row id, or why it was refused)
+
+An attempt ends ``ok``, ``failed`` (counts against ``attempts``), ``cancelled`` or
+``interrupted`` (its controller or worker died: free), or ``crashed`` (the calculation's own
+process died while its controller lived: counts against a separate crash limit).
 
 The hash covers the structure, the science parameters (not the machine profile) and the
 calculator's name and version, so the same calculation always lands in the same directory and a
@@ -29,13 +35,15 @@ import numpy as np
 from ase import Atoms
 
 from alearn.config.dispatch import science_params
-from alearn.data.records import Labels
+from alearn.data.records import ARRAY_PREFIX, Labels
 from alearn.files import write_json_atomic
 from alearn.label.protocol import CalculationFailed, FailureKind
 
 RESULT = "result.json"
 FAILED = "failed.json"
 OUTCOME = "outcome.json"
+STARTED = "started.json"
+ROW = "row.json"
 JOB = "job.json"
 #: the file whose presence asks every running and pending calculation under a jobs folder to stop
 CANCEL = "CANCEL"
@@ -64,8 +72,34 @@ def structure_digest(atoms: Atoms) -> dict[str, Any]:
 
 def params_hash(calculator: Any) -> str:
     """Hash of the calculator's science parameters (``Provenance.params_hash``)."""
-    text = json.dumps(science_params(calculator.params), sort_keys=True, default=str)
+    return hash_of_params(science_params(calculator.params))
+
+
+def hash_of_params(params: dict[str, Any]) -> str:
+    """:func:`params_hash` from the science parameters as ``job.json`` records them."""
+    text = json.dumps(params, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def atoms_to_json(atoms: Atoms) -> dict[str, Any]:
+    """A compact, exact JSON form of a structure (numbers, positions, cell, pbc, charges,
+    spins, and its ``alearn_*`` per-atom arrays)."""
+    data = {"numbers": atoms.numbers.tolist(), "positions": atoms.positions.tolist(),
+            "cell": np.asarray(atoms.cell).tolist(), "pbc": atoms.pbc.tolist(),
+            "charges": atoms.get_initial_charges().tolist(),
+            "magmoms": atoms.get_initial_magnetic_moments().tolist()}
+    arrays = {k: np.asarray(v).tolist() for k, v in atoms.arrays.items() if k.startswith(ARRAY_PREFIX)}
+    if arrays:
+        data["arrays"] = arrays
+    return data
+
+
+def atoms_from_json(data: dict[str, Any]) -> Atoms:
+    atoms = Atoms(numbers=data["numbers"], positions=data["positions"], cell=data["cell"],
+                  pbc=data["pbc"], charges=data.get("charges"), magmoms=data.get("magmoms"))
+    for name, values in data.get("arrays", {}).items():
+        atoms.arrays[name] = np.asarray(values)
+    return atoms
 
 
 def job_identity(atoms: Atoms, calculator: Any) -> dict[str, Any]:
@@ -107,12 +141,13 @@ def _jsonable(value: Any) -> bool:
     return True
 
 
-AttemptStatus = Literal["ok", "failed", "cancelled", "interrupted"]
+AttemptStatus = Literal["ok", "failed", "cancelled", "interrupted", "crashed", "running"]
 
 
 @dataclass(frozen=True)
 class AttemptRecord:
-    """How one attempt ended, as recorded in its directory."""
+    """How one attempt ended, as recorded in its directory (``running``: no outcome yet — it
+    runs, or its process died and nobody has settled it yet)."""
 
     number: int
     status: AttemptStatus
@@ -122,8 +157,13 @@ class AttemptRecord:
 
     @property
     def counts(self) -> bool:
-        """Whether the attempt uses up one of the calculation's attempts (cancelled ones do not)."""
-        return self.status != "cancelled"
+        """Whether the attempt uses up one of the calculation's ``attempts``."""
+        return self.status in ("ok", "failed")
+
+    @property
+    def crashed(self) -> bool:
+        """Whether the calculation killed the process it ran in (the separate crash limit)."""
+        return self.status == "crashed"
 
     def failure(self) -> CalculationFailed | None:
         if self.kind is None:
@@ -163,31 +203,45 @@ class JobDir:
                 number += 1
 
     def records(self) -> list[AttemptRecord]:
-        """Every attempt so far, in order; one without ``outcome.json`` was interrupted."""
+        """Every attempt so far, in order."""
         return [self.record(n) for n in self.attempt_numbers()]
 
     def record(self, number: int) -> AttemptRecord:
         data = read_json(self.attempt_path(number) / OUTCOME)
         if data is None:
-            return AttemptRecord(number, "interrupted", FailureKind.INFRASTRUCTURE,
-                                 "the attempt was interrupted (its worker or the labelling "
-                                 "process died)")
+            return AttemptRecord(number, "running")
         kind = data.get("kind")
         return AttemptRecord(number, data["status"], FailureKind(kind) if kind else None,
                              data.get("reason", ""), data.get("elapsed_s"))
 
+    def started(self, number: int) -> dict[str, Any] | None:
+        """Who ran attempt ``number`` (``None``: it died before it started its calculation)."""
+        return read_json(self.attempt_path(number) / STARTED)
+
+    def write_started(self, number: int, owner: dict[str, Any]) -> None:
+        # durable: how an unfinished attempt is judged after a crash depends on it
+        write_json_atomic(self.attempt_path(number) / STARTED, owner)
+
     def write_outcome(self, number: int, status: AttemptStatus, *, elapsed_s: float,
-                      failure: CalculationFailed | None = None) -> None:
-        data = {"status": status, "elapsed_s": round(elapsed_s, 6)}
+                      failure: CalculationFailed | None = None, reason: str = "") -> None:
+        data: dict[str, Any] = {"status": status, "elapsed_s": round(elapsed_s, 6)}
         if failure is not None:
             data.update(kind=failure.kind.value, reason=failure.reason)
-        # not fsynced: losing outcome.json only makes the attempt look interrupted, still counted
+        elif reason:
+            data["reason"] = reason
+        # not fsynced: a lost outcome.json leaves the attempt unfinished, settled again later
         write_json_atomic(self.attempt_path(number) / OUTCOME, data, durable=False)
 
-    def write_job(self, identity: dict[str, Any]) -> None:
+    def write_job(self, identity: dict[str, Any], atoms: Atoms | None = None) -> None:
+        """``job.json``: what the hash covers, and the exact input structure (with its
+        ``alearn_*`` arrays), from which a lost store row is rebuilt."""
         if not (self.path / JOB).exists():
             self.path.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(self.path / JOB, identity, durable=False)
+            record = {**identity, "input": atoms_to_json(atoms)} if atoms is not None else identity
+            write_json_atomic(self.path / JOB, record)
+
+    def job(self) -> dict[str, Any] | None:
+        return read_json(self.path / JOB)
 
     def result(self) -> dict[str, Any] | None:
         return read_json(self.path / RESULT)
@@ -202,6 +256,15 @@ class JobDir:
         self.path.mkdir(parents=True, exist_ok=True)
         write_json_atomic(self.path / FAILED, {"kind": failure.kind.value,
                                                "reason": failure.reason, "attempts": attempts})
+
+    def row(self) -> dict[str, Any] | None:
+        """What the store made of the result: ``{"id", "iteration", "subset"}`` or
+        ``{"refused": reason}`` (``None``: not recorded)."""
+        return read_json(self.path / ROW)
+
+    def write_row(self, data: dict[str, Any]) -> None:
+        # a hint for rebuilding a lost store (not fsynced: the store is the durable copy)
+        write_json_atomic(self.path / ROW, data, durable=False)
 
 
 def cancel_requested(jobs_dir: Path) -> bool:

@@ -40,19 +40,27 @@ class ProcessResult:
     cancelled: bool = False
 
 
-def _pdeathsig_setter() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that arms the parent-death signal (Linux only; ``None`` elsewhere)."""
+def arm_parent_death_signal(sig: int) -> bool:
+    """Ask the kernel to send ``sig`` to this process when its parent (thread) dies (Linux);
+    whether it could be armed."""
     name = ctypes.util.find_library("c")
-    if name is None or not hasattr(os, "getppid"):
-        return None
+    if name is None:
+        return False
     try:
         prctl = ctypes.CDLL(name, use_errno=True).prctl
     except (OSError, AttributeError):
+        return False
+    return prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+
+
+def _pdeathsig_setter() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that arms the parent-death signal (Linux only; ``None`` elsewhere)."""
+    if ctypes.util.find_library("c") is None or not hasattr(os, "getppid"):
         return None
     parent = os.getpid()
 
     def arm() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        arm_parent_death_signal(signal.SIGTERM)
         if os.getppid() != parent:  # the parent died before the signal was armed
             os._exit(1)
 

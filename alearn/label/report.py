@@ -12,19 +12,21 @@ from alearn.label.dispatcher import JobOutcome, LabelReport, Status, label_struc
 from alearn.label.jobs import clear_cancel
 
 
-def open_store(url: str) -> Any:
+def open_store(url: str, min_distance_A: float = 0.5) -> Any:
     """The project's store (``alearn.data.store.Store``) at ``url``."""
     try:
         from alearn.data.store import Store
     except ImportError as exc:
         raise UserError(f"the labelled-structure store is not available ({exc})") from None
-    return Store.open(url)
+    return Store.open(url, min_distance_A=min_distance_A)
 
 
 def label_with_progress(structures: Sequence[Any], params: Any, dispatch: DispatchConfig,
                         store_url: str, jobs_dir: Path, *, iteration: int = 0,
-                        subset: str | None = None, console: Any = None) -> LabelReport:
-    """Label ``structures`` with the plugin of ``params``, showing progress and a summary."""
+                        subset: str | None = None, console: Any = None,
+                        store: Any = None) -> LabelReport:
+    """Label ``structures`` with the plugin of ``params``, showing progress and a summary
+    (``store``: a ``[store]`` section for the label gate; default its defaults)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
         TimeElapsedColumn
@@ -37,7 +39,11 @@ def label_with_progress(structures: Sequence[Any], params: Any, dispatch: Dispat
     clear_cancel(jobs_dir)
     columns = (TextColumn("[bold]labelling"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn())
-    with open_store(store_url) as store, make_engine(dispatch) as engine, \
+    from alearn.config.store import StoreConfig
+    from alearn.data.gate import GateLimits
+
+    section = store if store is not None else StoreConfig()
+    with open_store(store_url, section.min_distance_A) as opened, make_engine(dispatch) as engine, \
             Progress(*columns, console=console, transient=False) as progress:
         bar = progress.add_task("label", total=len(structures), failed=0)
         failed = [0]
@@ -47,9 +53,10 @@ def label_with_progress(structures: Sequence[Any], params: Any, dispatch: Dispat
             progress.update(bar, completed=done, failed=failed[0])
 
         report = label_structures(
-            structures, calculator, params.profile, store, engine=engine, jobs_dir=jobs_dir,
+            structures, calculator, params.profile, opened, engine=engine, jobs_dir=jobs_dir,
             iteration=iteration, attempts=dispatch.attempts, timeout_s=dispatch.timeout_s,
-            max_concurrent=dispatch.concurrency, subset=subset, progress=advance)
+            max_concurrent=dispatch.concurrency, subset=subset, progress=advance,
+            gate=GateLimits.from_config(section), max_crashes=dispatch.max_crashes)
     print_summary(report, console, jobs_dir)
     return report
 
@@ -71,3 +78,4 @@ def print_summary(report: LabelReport, console: Any, jobs_dir: Path) -> None:
         table.add_row(str(o.index), o.job_hash, o.status.value, o.kind.value if o.kind else "",
                       str(o.attempts), o.reason)
     console.print(table)
+

@@ -65,10 +65,11 @@ def test_unreadable_file_is_listed_and_exit_code_2(tmp_path: Path, files, capsys
     broken.write_text("2\nnonsense\nH 0 0\n")
     code = main(["import", str(files[0]), str(broken), "--into", str(tmp_path / "s.db"),
                  "--quiet"])
-    captured = capsys.readouterr().out
+    captured = capsys.readouterr()
     assert code == 2
-    assert "unreadable" in captured and "broken.extxyz" in captured
-    assert "3 added" in captured  # the readable file was imported
+    assert "unreadable" in captured.out and "broken.extxyz" in captured.err
+    assert captured.err.startswith("alearn: error:")
+    assert "3 added" in captured.out  # the readable file was imported
 
 
 def test_export_round_trip_and_reimport_adds_nothing(tmp_path: Path, files, capsys) -> None:

@@ -28,7 +28,7 @@ def reference_calculator(symbols: list[str]):
     """EMT when it knows every element, else a soft Lennard-Jones potential."""
     if all(symbol in emt_parameters for symbol in symbols):
         return EMT()
-    return LennardJones(sigma=2.2, epsilon=0.05, rc=6.0, smooth=True)
+    return LennardJones(sigma=0.8, epsilon=0.05, rc=6.0, smooth=True)  # forces stay physical at bond lengths
 
 
 def compute(atoms: Atoms, with_stress: bool) -> tuple[float, np.ndarray, np.ndarray | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,48 @@ def test_modules_are_loaded_through_a_login_shell() -> None:
     assert argv[:2] == ["bash", "-lc"] and "module load qe/7.2 openmpi" in argv[2]
     assert argv[-1] == "pw.x"
     assert _with_modules(["pw.x"], Profile()) == ["pw.x"]
+
+
+@pytest.mark.parametrize("raw, key", [
+    ({"modules": ["foo; touch MARKER; #"]}, "modules[0]"),
+    ({"modules": ["qe/7.2", "$(reboot)"]}, "modules[1]"),
+    ({"env": {"BAD NAME": "x"}}, "env.BAD NAME"),
+    ({"command": "pw.x 'unbalanced"}, "command"),
+    ({"ranks": 10**9}, "ranks"),
+])
+def test_profile_values_that_could_reach_a_shell_are_refused(raw, key) -> None:
+    with pytest.raises(ConfigError, match=re.escape(f"[reference.profile.{key}]")):
+        build(Profile, raw, path="reference.profile")
+
+
+def test_module_names_are_quoted_and_the_code_passed_as_arguments(tmp_path: Path) -> None:
+    """Even a module name that slipped past validation could not run a command: the names are
+    shell-quoted, and the code's own argv never enters the shell text."""
+    marker = tmp_path / "MARKER"
+    argv = _with_modules(["echo", f"; touch {marker}"],
+                         Profile(modules=(f"x; touch {marker}; #",)))
+    assert argv[:2] == ["bash", "-lc"]
+    assert "'x; touch" in argv[2] and argv[-1] == f"; touch {marker}"
+    good = _with_modules(["pw.x"], build(Profile, {"modules": ["intel/2023.1", "qe/7.2-mpi"]},
+                                          path="p"))
+    assert good[2].startswith("module load intel/2023.1 qe/7.2-mpi && exec")
+
+
+@pytest.mark.parametrize("raw, key", [
+    ({"walltime": ""}, "walltime"), ({"walltime": "08:00:00x"}, "walltime"),
+    ({"walltime": "8h"}, "walltime"), ({"walltime": "00:00:00"}, "walltime"),
+    ({"memory": ""}, "memory"), ({"memory": "lots"}, "memory"), ({"memory": "4"}, "memory"),
+    ({"queue": "debug\n#SBATCH --x"}, "queue"), ({"account": "a b"}, "account"),
+    ({"job_directives": ["--constraint=cpu\nrm -rf ~"]}, "job_directives[0]"),
+    ({"workers": 10**6}, "workers"), ({"attempts": 0}, "attempts"),
+    ({"scheduler_address": "somewhere"}, "scheduler_address"),
+])
+def test_dispatch_formats_and_bounds(raw, key) -> None:
+    with pytest.raises(ConfigError, match=re.escape(f"[dispatch.{key}]")):
+        build(DispatchConfig, raw, path="dispatch")
+
+
+def test_dispatch_formats_that_are_accepted() -> None:
+    config = build(DispatchConfig, {"walltime": "48:00:00", "memory": "500 MiB",
+                                    "queue": "gpu-a100", "account": "chem123"}, path="dispatch")
+    assert config.walltime == "48:00:00" and config.max_crashes == 3

@@ -10,7 +10,6 @@ from ase.build import molecule
 
 from alearn.config.dispatch import Profile
 from alearn.label.jobs import JobDir, job_hash, read_json, write_json_atomic
-from alearn.label.protocol import FailureKind
 from alearn_calculators.analytic import EmtCalculator, LennardJonesCalculator
 
 
@@ -55,18 +54,46 @@ def test_atomic_json_leaves_no_temporary_file(tmp_path: Path) -> None:
     assert read_json(tmp_path / "torn.json") is None
 
 
-def test_attempts_are_numbered_and_interrupted_ones_are_recorded(tmp_path: Path) -> None:
+def test_attempts_are_numbered_and_unfinished_ones_are_settled(tmp_path: Path) -> None:
+    from alearn.label.runner import settle_unfinished
+
     job = JobDir(tmp_path / "abc")
     assert job.new_attempt()[0] == 1
     number, path = job.new_attempt()
     assert (number, path.name) == (2, "attempt_02")
     job.write_outcome(2, "failed", elapsed_s=0.1, failure=None)
     records = job.records()
-    assert [r.status for r in records] == ["interrupted", "failed"]
-    assert records[0].kind is FailureKind.INFRASTRUCTURE and records[0].counts
+    assert [r.status for r in records] == ["running", "failed"]
+    assert records[1].counts and not records[0].counts
+    settle_unfinished(job, "host:1:1")
+    assert job.record(1).status == "interrupted" and not job.record(1).counts
     job.write_outcome(1, "cancelled", elapsed_s=0.0)
     assert not job.record(1).counts
     assert json.loads((path / "outcome.json").read_text())["status"] == "failed"
+
+
+def test_unfinished_attempts_are_told_apart_by_who_ran_them(tmp_path: Path) -> None:
+    """Isolated calculations and those of a controller that has since died were interrupted
+    (free); a calculation inside a worker that died while the controller lived, or inside the
+    controller itself, may have killed it (a crash, counted apart)."""
+    from alearn.label.runner import settle_unfinished
+
+    now, before = "host:100:7", "host:90:3"
+    cases = [({"controller": now, "host_pid": 200, "controller_pid": 100, "isolated": True},
+              "interrupted"),
+             ({"controller": before, "host_pid": 200, "controller_pid": 90, "isolated": False},
+              "interrupted"),
+             ({"controller": now, "host_pid": 200, "controller_pid": 100, "isolated": False},
+              "crashed"),
+             ({"controller": before, "host_pid": 90, "controller_pid": 90, "isolated": False},
+              "crashed")]
+    job = JobDir(tmp_path / "abc")
+    for owner, _ in cases:
+        number, _ = job.new_attempt()
+        job.write_started(number, owner)
+    settle_unfinished(job, now)
+    assert [r.status for r in job.records()] == [expected for _, expected in cases]
+    assert [r.crashed for r in job.records()] == [False, False, True, True]
 
 
 def test_params_of_every_builtin_plugin_are_frozen_dataclasses() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import shutil
 from importlib.metadata import EntryPoint
 from pathlib import Path
@@ -145,7 +147,8 @@ def test_isolated_in_process_calculator_runs_in_a_child(tmp_path, store) -> None
 
     atoms.calc = EMT()
     assert row.energy == pytest.approx(atoms.get_potential_energy(), abs=1e-10)
-    assert list((tmp_path / "jobs").rglob("calculator.pkl"))
+    (started,) = [json.loads(p.read_text()) for p in (tmp_path / "jobs").rglob("started.json")]
+    assert started["isolated"] is True
 
 
 def test_pyscf_molecule_matches_pyscf_directly(tmp_path, store) -> None:
