@@ -123,3 +123,24 @@ def test_read_only_directories_are_exit_2_with_the_path(small_disk, frames_file,
     finally:
         disk.read_only(False)
     healthy(store)
+
+
+def test_alearn_run_on_a_read_only_campaign_directory_is_exit_2(small_disk, tmp_path,
+                                                                capsys) -> None:
+    import shutil
+
+    from alearn.campaign.setup import open_campaign
+
+    data = Path(__file__).resolve().parents[1] / "campaign" / "data"
+    for name in ("tiny-emt.toml", "cu4.xyz"):
+        shutil.copy(data / name, tmp_path / name)
+    disk = small_disk(4 * MiB)
+    open_campaign(tmp_path / "tiny-emt.toml", disk.root / "run", allow_changes=False)
+    disk.read_only()
+    try:
+        assert main(["run", str(disk.root / "run"), "--quiet"]) == 2
+        message = capsys.readouterr().err
+        assert "read-only" in message and str(disk.root / "run") in message
+        assert "Traceback" not in message
+    finally:
+        disk.read_only(False)
