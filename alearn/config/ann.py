@@ -41,7 +41,7 @@ class CommitteeConfig:
     """A committee of Behler–Parrinello atomic neural networks."""
 
     kind: Literal["committee"] = option("committee", doc="surrogate type")
-    members: int = option(4, doc="number of networks in the committee", ge=1)
+    members: int = option(4, doc="number of networks in the committee", ge=1, le=64)
     hidden: tuple[int, ...] | Literal["auto"] = option("auto", doc="hidden layer widths, e.g. [25, 25], or 'auto' to scale capacity with the training-set size (two hidden layers, weights per element network ≈ 600·(n_structures/1000)^0.44, seed 002)")
     activation: Literal["tanh", "softplus", "silu"] = option("softplus", doc="activation function of the hidden layers")
     reference_energies: dict[str, float] = option(factory=dict, doc="energy of each isolated atom (eV), e.g. {H = -13.6}; empty: a linear fit of the training energies over compositions", unit="eV")
@@ -61,7 +61,7 @@ class CommitteeConfig:
 class TrainConfig:
     """How the networks are trained."""
 
-    epochs: int = option(500, doc="maximum number of training epochs", ge=1)
+    epochs: int = option(500, doc="maximum number of training epochs", ge=1, le=1_000_000)
     force_weight: float = option(0.0, doc="weight α of the force term in the loss (0: energy-only training)", ge=0.0, le=1.0)
     force_fraction: float = option(1.0, doc="fraction of force components (chosen once, at random) that enter the force term", gt=0.0, le=1.0)
     force_structure_fraction: float = option(1.0, doc="fraction of the structures with forces (chosen once, at random) whose forces enter the force term; the others are trained on energy only", gt=0.0, le=1.0)

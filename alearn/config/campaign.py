@@ -8,6 +8,7 @@ The plugin sections — ``[reference]``, ``[model]``, ``[augment]``, ``[explore]
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from alearn.config.dispatch import DispatchConfig
 from alearn.config.explore import SelectConfig
 from alearn.config.legacy import upgrade
 from alearn.config.loop import EvaluateConfig, InitialConfig, LoopConfig, StopConfig
-from alearn.config.schema import ConfigError, build, option
+from alearn.config.schema import ConfigError, Invalid, build, option
 from alearn.config.store import StoreConfig
 from alearn.registry import (AUGMENTERS, CALCULATORS, EXPLORERS, SURROGATES, default_params,
                              kinds_of)
@@ -34,13 +35,22 @@ def reference_kinds() -> Mapping[str, type]:
     return kinds_of(CALCULATORS)()
 
 
+#: a campaign name: one path component, not "." or ".."
+NAME = re.compile(r"^(?!\.{1,2}$)[\w.-]+$")
+
+
 @dataclass(frozen=True)
 class CampaignSection:
     """[campaign] — identity and reproducibility."""
 
-    name: str = option(doc="campaign name, used in reports")
+    name: str = option(doc="campaign name, used in reports and as the default directory name (letters, digits, . _ -)")
     seed: int = option(0, doc="seed of every random choice in the campaign", ge=0)
     structures: tuple[Path, ...] = option((), doc="initial geometries: files of structures in any format ase.io.read reads (every frame of each file is used)", structures=True)
+
+    def check(self) -> None:
+        if not NAME.match(self.name):
+            raise Invalid("name", f"found {self.name!r}, expected a non-empty name of letters, "
+                          "digits and . _ - (it names the campaign directory), e.g. 'water-xtb'")
 
 
 @dataclass(frozen=True)

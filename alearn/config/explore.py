@@ -18,7 +18,7 @@ class StageConfig:
     """One stage of the exploration schedule (as DP-GEN users know them)."""
 
     temperature_K: float = option(doc="thermostat temperature (initial velocities for nve)", unit="K", gt=0.0)
-    steps: int = option(1000, doc="MD steps per walker (samples per walker for displace/strain)", ge=1)
+    steps: int = option(1000, doc="MD steps per walker (samples per walker for displace/strain)", ge=1, le=100_000_000)
     iterations: int = option(1, doc="how many loop iterations this stage lasts (the last stage repeats)", ge=1)
     method: Method = option("langevin", doc="langevin, bussi (stochastic velocity rescaling), nose_hoover (chain NVT), npt (MTK barostat, periodic cells), nve (velocity Verlet); displace / strain: random displacements / random cell strains of the start structure instead of MD")
     pressure_GPa: float = option(0.0, doc="external pressure of method 'npt'", unit="GPa")
@@ -66,7 +66,7 @@ class ExploreConfig:
 
     kind: Literal["md"] = option("md", doc="explorer (kind = a registered alearn.explorers plugin)")
     timestep_fs: float = option(0.5, doc="MD time step", unit="fs", gt=0.0)
-    walkers: int = option(4, doc="walkers per iteration (start structures are used round-robin)", ge=1)
+    walkers: int = option(4, doc="walkers per iteration (start structures are used round-robin)", ge=1, le=100_000)
     stages: tuple[StageConfig, ...] = option(factory=lambda: (StageConfig(temperature_K=300.0),), doc="schedule of temperatures, pressures and steps")
     monitor: MonitorConfig = option(factory=MonitorConfig, doc="monitors attached to each walker")
 

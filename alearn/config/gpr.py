@@ -63,7 +63,7 @@ class GprAugmentConfig:
     """Synthetic energies from local GPR surrogates, gated by their uncertainty."""
 
     kind: Literal["gpr"] = option("gpr", doc="augmentation type")
-    copies: int = option(16, doc="displaced copies per reference structure (M)", ge=1)
+    copies: int = option(16, doc="displaced copies per reference structure (M)", ge=1, le=10_000)
     delta_A: float = option(0.03, doc="standard deviation of the Gaussian displacements", unit="Å", gt=0.0)
     remove_rotation: bool = option(False, doc="also project out the rigid (infinitesimal) rotation of each displacement (the net translation is always removed)")
     gate: Literal["absolute", "relative"] = option(

@@ -21,9 +21,9 @@ class InitialConfig:
 
     source: Literal["rattle", "md", "dataset"] = option("rattle", doc="where the iteration-0 data come from: rattle, md or dataset")
     dataset: Path | None = option(None, doc="labelled structures to import (source = 'dataset')", must_exist=True)
-    copies: int = option(8, doc="rattled copies per initial geometry (source = 'rattle')", ge=1)
-    rattle_std_A: float = option(0.05, doc="standard deviation of the Gaussian displacements of rattled copies", unit="Å", gt=0.0)
-    md_steps: int = option(50, doc="reference MD steps per initial geometry (source = 'md')", ge=1)
+    copies: int = option(8, doc="rattled copies per initial geometry (source = 'rattle')", ge=1, le=100_000)
+    rattle_std_A: float = option(0.05, doc="standard deviation of the Gaussian displacements of rattled copies (beyond 1 Å no structure survives)", unit="Å", gt=0.0, le=1.0)
+    md_steps: int = option(50, doc="reference MD steps per initial geometry (source = 'md')", ge=1, le=10_000_000)
     md_interval: int = option(10, doc="label every this many reference MD steps (source = 'md')", ge=1)
     md_temperature_K: float = option(300.0, doc="temperature of the reference MD (source = 'md')", unit="K", gt=0.0)
     md_timestep_fs: float = option(0.5, doc="time step of the reference MD (source = 'md')", unit="fs", gt=0.0)

@@ -134,7 +134,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def test_short_chaos_of_the_in_process_engine(reference: dict, tmp_path: Path) -> None:
-    chaos = chaos_run(tmp_path / "run", "inprocess", "isolated", kills=6, seed=1)
+    chaos = chaos_run(tmp_path / "run", "inprocess", "isolated", kills=5, seed=1)
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary == reference
     counts = attempts_by_status(tmp_path / "run")
