@@ -12,6 +12,7 @@ from ase.build import bulk
 
 from alearn.campaign.layout import CampaignDir
 from alearn.campaign.loop import content_hash
+from alearn.campaign.records import read_manifests
 from alearn.campaign.setup import reconcile_store
 from alearn.campaign.snapshot import SnapshotError, commit, verify_all
 from alearn.data.records import Labels, Provenance, Source
@@ -35,7 +36,7 @@ def cells(n: int) -> list:
     return out
 
 
-def campaign(root: Path, with_import: bool = False) -> tuple[CampaignDir, list[dict], list]:
+def campaign(root: Path, with_import: bool = False) -> tuple[CampaignDir, list, list]:
     """A campaign directory with one committed snapshot whose dataset is 6 EMT labels."""
     layout = CampaignDir(root)
     layout.create()
@@ -54,7 +55,8 @@ def campaign(root: Path, with_import: bool = False) -> tuple[CampaignDir, list[d
     write_json_atomic(staging / "progress.json", {"stages": {}})
     body = {"parent": None, "parent_manifest_sha256": None,
             "dataset": {"train_ids": ids[:4], "test_ids": ids[4:], "content_sha256": content_hash(rows)}}
-    return layout, [commit(layout, 0, body)], rows
+    commit(layout, 0, body)
+    return layout, read_manifests(layout), rows
 
 
 def delete_rows(path: Path, ids: list[int]) -> None:
