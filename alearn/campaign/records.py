@@ -238,7 +238,7 @@ class Counts:
     train_rows: int = 0
     test_rows: int = 0
     close_contacts: int = 0
-    invalid_labels: int = 0     # of label_failed: labels refused as invalid (implausible, malformed)
+    invalid_labels: int | None = optional()   # of label_failed: refused as invalid (not in older manifests)
     reference_total: int = 0
 
     def line(self) -> str:
