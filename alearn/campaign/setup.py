@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from alearn.campaign.confdiff import describe, diff, judge_jobs_dir
-from alearn.files import write_text_atomic
+from alearn.files import fsync_dir, write_bytes_atomic, write_text_atomic
 from alearn.campaign.layout import CampaignDir
 from alearn.config.campaign import load_campaign, read_toml
 from alearn.config.schema import to_dict
@@ -45,10 +47,28 @@ def open_campaign(source: Path, directory: Path | None, allow_changes: bool) -> 
     if layout.root.exists() and any(layout.root.iterdir()):
         raise UserError(f"{layout.root} exists and is not a campaign directory; choose another "
                         "directory with --dir or remove it")
-    layout.create()
-    shutil.copyfile(source, layout.toml)
-    write_text_atomic(layout.resolved, resolved_toml(config))
+    _create(layout, source, config)
     return layout, config, False
+
+
+def _create(layout: CampaignDir, source: Path, config: Any) -> None:
+    """Build the new campaign directory beside its place and rename it there, so a run killed
+    while it is created leaves nothing half-made (only a hidden folder, removed next time)."""
+    root = layout.root.resolve()
+    root.parent.mkdir(parents=True, exist_ok=True)
+    for stale in root.parent.glob(f".{root.name}.creating-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{root.name}.creating-", dir=root.parent))
+    mask = os.umask(0)
+    os.umask(mask)
+    building.chmod(0o777 & ~mask)  # mkdtemp's 0700 is for secrets, not for a campaign
+    draft = CampaignDir(building, layout.jobs_dir)
+    draft.create()
+    write_text_atomic(draft.resolved, resolved_toml(config))
+    write_bytes_atomic(draft.toml, source.read_bytes())
+    os.rename(building, root)  # replaces an empty directory the user made for it
+    fsync_dir(root.parent)
+    layout.create()  # a jobs_dir outside the campaign directory
 
 
 def _check_changes(layout: CampaignDir, source: Path, config: Any, allow_changes: bool) -> None:
