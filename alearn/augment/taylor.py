@@ -47,19 +47,13 @@ def displacements_b(n_atoms: int, deltas: np.ndarray, multiple: int,
     return moves - moves.mean(axis=1, keepdims=True)
 
 
-def augment_one(structure: LabelledStructure, cfg: TaylorConfig,
-                rng: np.random.Generator) -> list[LabelledStructure]:
-    """The Taylor-labelled copies of one reference structure (none if it has no/small forces)."""
-    forces = structure.labels.forces
-    if forces is None:
-        return []
-    forces = np.asarray(forces, dtype=float)
-    if np.linalg.norm(forces, axis=1).max(initial=0.0) < cfg.min_force_eV_A:
-        return []
-    atoms = structure.atoms
-    deltas = element_deltas(atoms.get_chemical_symbols(), cfg)
-    make = displacements_a if cfg.strategy == "A" else displacements_b
-    moves = make(len(atoms), deltas, cfg.multiple, rng)
+def taylor_copies(structure: LabelledStructure, moves: np.ndarray) -> list[LabelledStructure]:
+    """``structure`` moved by each displacement of ``moves`` (a, N, 3), labelled to first order
+    E(σ + δ) = E(σ) − Σ_i δ_i · F_i(σ) (the structure must have forces)."""
+    if structure.labels.forces is None:
+        raise ValueError("Taylor copies need a structure with forces")
+    forces = np.asarray(structure.labels.forces, dtype=float)
+    moves = np.asarray(moves, dtype=float).reshape((-1,) + forces.shape)
     energies = structure.labels.energy - np.einsum("aij,ij->a", moves, forces)
     provenance = Provenance(source=Source.TAYLOR, iteration=structure.provenance.iteration,
                             calculator=structure.provenance.calculator,
@@ -67,11 +61,25 @@ def augment_one(structure: LabelledStructure, cfg: TaylorConfig,
                             subset=structure.provenance.subset, parent=structure.id)
     out = []
     for move, energy in zip(moves, energies):
-        moved = atoms.copy()
+        moved = structure.atoms.copy()
         moved.calc = None
-        moved.positions = atoms.positions + move
+        moved.positions = structure.atoms.positions + move
         out.append(LabelledStructure(moved, Labels(energy=float(energy)), provenance))
     return out
+
+
+def augment_one(structure: LabelledStructure, cfg: TaylorConfig,
+                rng: np.random.Generator) -> list[LabelledStructure]:
+    """The Taylor-labelled copies of one reference structure (none if it has no/small forces)."""
+    forces = structure.labels.forces
+    if forces is None:
+        return []
+    if np.linalg.norm(np.asarray(forces, dtype=float), axis=1).max(initial=0.0) < cfg.min_force_eV_A:
+        return []
+    atoms = structure.atoms
+    deltas = element_deltas(atoms.get_chemical_symbols(), cfg)
+    make = displacements_a if cfg.strategy == "A" else displacements_b
+    return taylor_copies(structure, make(len(atoms), deltas, cfg.multiple, rng))
 
 
 def taylor_augment(structures: Sequence[LabelledStructure], cfg: TaylorConfig,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from alearn.augment.taylor import taylor_augment
+from alearn.augment.taylor import taylor_augment, taylor_copies
 from alearn.config.ann import TaylorConfig
 from alearn.data.records import Labels, LabelledStructure, Provenance, Source
 
@@ -69,3 +69,17 @@ def test_strategy_a_caps_multiple_at_six_per_atom():
     assert len(out) == 12
     keys = {tuple(np.round(d.atoms.positions - ref.atoms.positions, 6).ravel()) for d in out}
     assert len(keys) == 12
+
+
+def test_taylor_copies_of_given_moves_are_first_order_and_keep_provenance():
+    rng = np.random.default_rng(5)
+    ref, g = linear_structure(rng, n=3, row_id=11)
+    moves = rng.normal(scale=0.02, size=(4, 3, 3))
+    out = taylor_copies(ref, moves)
+    assert len(out) == 4
+    for move, derived in zip(moves, out):
+        np.testing.assert_allclose(derived.atoms.positions, ref.atoms.positions + move, atol=1e-14)
+        assert derived.labels.energy == pytest.approx(ref.labels.energy - float(np.sum(move * g)), abs=1e-12)
+        assert derived.provenance.parent == 11 and derived.provenance.source is Source.TAYLOR
+    with pytest.raises(ValueError, match="forces"):
+        taylor_copies(LabelledStructure(ref.atoms, Labels(1.0), ref.provenance), moves)
