@@ -70,6 +70,7 @@ class TrainConfig:
     force_huber_delta_eV_A: float = option(0.0, doc="0: squared force errors; > 0: Huber loss per force component with this δ (squared below δ, linear above), so structures with extreme forces (close contacts) cannot dominate the force term", unit="eV/Å", ge=0.0)
     fragment_forces: Literal["all", "complete"] = option("all", doc="forces of fragment rows in the force term: 'all' atoms (Herbold & Behler 2023: the fragment forces are exact derivatives of the fragment energy the model also sees), or only atoms whose cutoff sphere lies inside the fragment ('complete', per-atom array alearn_complete); rows without that array are unaffected")
     stress_weight: float = option(0.0, doc="weight of the stress term (GPa², structures with stress labels); the pressure error is always monitored", ge=0.0)
+    monitor_every: int = option(0, doc="every this many epochs (and at the last), score the validation set (the training set when there is none) with that epoch's weights and add its energy, force and stress/pressure errors (RMSE, pressure correlation) to the training history as valid_* keys (seed 001: monitor the pressure error during training even when it is not in the loss); 0: never", ge=0)
     optimizer: Literal["adam", "adamw", "lbfgs"] = option("adam", doc="optimiser (lbfgs uses the full training set per step)")
     learning_rate: float = option(1e-3, doc="optimiser learning rate", gt=0.0)
     weight_decay: float = option(0.0, doc="weight decay (adamw)", ge=0.0)

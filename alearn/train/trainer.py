@@ -226,6 +226,12 @@ class _Fit:
             scores += losses.detach().to(torch.float64) * len(batch)
         return (scores / len(data)).cpu().numpy()
 
+    def monitor(self) -> dict[str, float]:
+        """Errors of the current weights on the validation (else training) structures."""
+        data = self.valid if self.valid else self.train
+        metrics = evaluate_surrogate(self.model, [p.structure for p in data])
+        return {f"valid_{k}": v for k, v in metrics.items() if k != "n_structures"}
+
     def keep_best(self, epoch: int, scores: np.ndarray) -> None:
         better = scores < self.best
         if not better.any():
@@ -246,6 +252,8 @@ class _Fit:
             self.keep_best(epoch, scores)
             record = {"epoch": float(epoch), "train_loss": train_loss,
                       "valid_score": float(scores.mean()), "force_weight": self.force_weight(epoch)}
+            if cfg.monitor_every and (epoch % cfg.monitor_every == 0 or epoch == cfg.epochs - 1):
+                record.update(self.monitor())
             self.history.append(record)
             if self.progress is not None:
                 self.progress(epoch, record)

@@ -85,3 +85,24 @@ def test_force_structure_and_component_fractions(cu_data):
     assert len(kept) == 3
     share = np.mean([p.force_mask.float().mean().item() for p in kept])
     assert 0.1 < share < 0.4
+
+
+def test_monitor_records_validation_pressure_error_during_training(cu_data):
+    """Seed 001: the pressure error is monitored during training even when not in the loss,
+    every ``monitor_every`` epochs and at the last; it scores that epoch's weights."""
+    data = cu_data(8)
+    seen = []
+    train_committee(data[:6], data[6:], CU, CommitteeConfig(members=1, hidden=(4,)),
+                    TrainConfig(epochs=5, learning_rate=0.02, batch_size=3, patience=0, monitor_every=2),
+                    seed=2, progress=lambda epoch, rec: seen.append(rec))
+    assert [int(r["epoch"]) for r in seen if "valid_pressure_rmse_GPa" in r] == [0, 2, 4]
+    for r in seen[::2]:
+        assert r["valid_pressure_rmse_GPa"] >= 0 and np.isfinite(r["valid_force_rmse_eV_A"])
+        assert -1.0 <= r["valid_pressure_r"] <= 1.0
+    once = []   # one epoch: the monitored weights are the kept ones
+    model, _ = train_committee(data[:6], data[6:], CU, CommitteeConfig(members=1, hidden=(4,)),
+                               TrainConfig(epochs=1, batch_size=3, patience=0, monitor_every=3),
+                               seed=2, progress=lambda epoch, rec: once.append(rec))
+    final = evaluate_surrogate(model, data[6:])
+    assert once[0]["valid_pressure_rmse_GPa"] == pytest.approx(final["pressure_rmse_GPa"], rel=1e-9)
+    assert once[0]["valid_energy_rmse_eV_atom"] == pytest.approx(final["energy_rmse_eV_atom"], rel=1e-9)
