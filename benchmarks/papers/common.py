@@ -153,14 +153,16 @@ def crossing(x: Sequence[float], y: Sequence[float], level: float) -> float | No
 def label(structures: Sequence[Any], reference: Any, *, first_id: int = 1,
           stress: bool | None = None) -> tuple[list[Any], float]:
     """Labelled structures (``LabelledStructure``, ids from ``first_id``) computed by an alearn
-    reference plugin's ``compute``; and the process CPU seconds the reference took."""
+    reference plugin's ``compute``; and the process CPU seconds the reference took (also kept
+    per structure in ``labels.extra["reference_cpu_s"]``, see :func:`reference_cpu`)."""
     from alearn.data.records import Labels, LabelledStructure, Provenance, Source
 
     out, cpu = [], time.process_time()
     for k, atoms in enumerate(structures):
+        one = time.process_time()
         labels = reference.compute(atoms)
-        if stress is False:
-            labels = Labels(labels.energy, labels.forces)
+        labels = Labels(labels.energy, labels.forces, None if stress is False else labels.stress,
+                        {"reference_cpu_s": time.process_time() - one})
         clean = atoms.copy()
         clean.calc = None
         out.append(LabelledStructure(clean, labels, Provenance(Source.REFERENCE, calculator=reference.name),
@@ -186,6 +188,8 @@ def save_xyz(path: Path, structures: Sequence[Any]) -> None:
                                            stress=s.labels.stress)
         if s.provenance.subset:
             atoms.info["subset"] = s.provenance.subset
+        if "reference_cpu_s" in s.labels.extra:
+            atoms.info["reference_cpu_s"] = s.labels.extra["reference_cpu_s"]
         frames.append(atoms)
     path.parent.mkdir(parents=True, exist_ok=True)
     write(path, frames, format="extxyz")
@@ -202,12 +206,18 @@ def load_xyz(path: Path) -> list[Any]:
         calc = atoms.calc
         forces = calc.results.get("forces") if calc is not None else None
         stress = calc.results.get("stress") if calc is not None else None
+        extra = {"reference_cpu_s": float(atoms.info.pop("reference_cpu_s"))} if "reference_cpu_s" in atoms.info else {}
         labels = Labels(float(calc.results["energy"]), None if forces is None else np.array(forces),
-                        None if stress is None else np.array(stress))
+                        None if stress is None else np.array(stress), extra)
         subset = atoms.info.pop("subset", None)
         atoms.calc = None
         out.append(LabelledStructure(atoms, labels, Provenance(Source.REFERENCE, subset=subset), id=k + 1))
     return out
+
+
+def reference_cpu(structures: Sequence[Any]) -> float:
+    """Reference CPU seconds spent on ``structures`` (as recorded by :func:`label`)."""
+    return float(sum(s.labels.extra.get("reference_cpu_s", float("nan")) for s in structures))
 
 
 def cached(path: Path, make: Callable[[], list[Any]]) -> list[Any]:
@@ -236,6 +246,19 @@ def fit(train: Sequence[Any], valid: Sequence[Any], descriptor: Any, model: Any,
     cpu, wall = time.process_time(), time.perf_counter()
     committee, report = train_committee(train, valid, descriptor, model, train_cfg, seed=seed, **kwargs)
     return Fitted(committee, report, time.process_time() - cpu, time.perf_counter() - wall)
+
+
+def members(committee: Any, chosen: Sequence[int]) -> Any:
+    """A copy of ``committee`` with only the ``chosen`` members (their networks and learned
+    offsets; the shared normalisation and reference energies).  Several seeds can be trained
+    side by side as one committee with Adam/AdamW — every member's loss, gradient and Adam
+    state are its own, and each keeps its own best-validation weights — then split."""
+    import copy
+
+    out = copy.deepcopy(committee)
+    out.networks.select(chosen)
+    out.energy_offsets = {k: tuple(v[i] for i in chosen) for k, v in committee.energy_offsets.items()}
+    return out
 
 
 def force_errors(pred_forces: Sequence[np.ndarray], ref_forces: Sequence[np.ndarray],
@@ -290,3 +313,88 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- MD stability
+def md_stability(model_dir: Path, start: Any, *, steps: int, temperature_K: float, timestep_fs: float,
+                 seed: int, check_every: int = 10, broken: Callable[[Any], str | None] | None = None,
+                 extra: Any = None, pair_factor: float = 0.6) -> dict[str, Any]:
+    """Langevin MD (friction 0.02/fs) on ``alearn.load_calculator(model_dir)`` (+ ``extra``, an
+    ASE calculator added to it, e.g. a restraint) from ``start``; every ``check_every`` steps the
+    run fails when a pair is closer than ``pair_factor`` × the sum of covalent radii, the
+    temperature exceeds 5 × the target, an energy or force is not finite, or ``broken(atoms)``
+    names a reason.  Returns the steps survived and the reason (``None`` when it survived)."""
+    from ase import units
+    from ase.calculators.mixing import SumCalculator
+    from ase.md.langevin import Langevin
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+
+    import alearn
+    from alearn.explore.sanity import PairLimits, closest_pair
+
+    atoms = start.copy()
+    calc = alearn.load_calculator(model_dir)
+    atoms.calc = calc if extra is None else SumCalculator([calc, extra])
+    rng = np.random.default_rng(seed)
+    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
+    dyn = Langevin(atoms, timestep_fs * units.fs, temperature_K=temperature_K, friction=0.02 / units.fs,
+                   rng=rng, fixcm=False)
+    limits = PairLimits(pair_factor)
+    cpu = time.process_time()
+    done, reason = 0, None
+    while done < steps and reason is None:
+        try:
+            dyn.run(check_every)
+            forces = atoms.get_forces()
+            energy = atoms.get_potential_energy()
+        except Exception as exc:  # noqa: BLE001 - a blown-up MD raises from anywhere
+            reason = f"error: {type(exc).__name__}"
+            break
+        done += check_every
+        pair = closest_pair(atoms, limits, 3.0)
+        if not (np.isfinite(energy) and np.all(np.isfinite(forces))):
+            reason = "non-finite energy or forces"
+        elif pair is not None and pair.ratio < 1.0:
+            reason = f"close contact {atoms[pair.i].symbol}-{atoms[pair.j].symbol} {pair.distance_A:.2f} Å"
+        elif atoms.get_temperature() > 5 * temperature_K:
+            reason = f"temperature {atoms.get_temperature():.0f} K"
+        elif broken is not None:
+            reason = broken(atoms)
+    return {"steps": steps, "survived_steps": done if reason is None else done - check_every,
+            "failed": reason is not None, "reason": reason, "md_cpu_s": time.process_time() - cpu}
+
+
+def member_errors(committee: Any, test: Sequence[Any], min_norm_eV_A: float = 0.05) -> dict[str, float]:
+    """Yeu et al.'s measures of a committee on ``test``: MAE of the committee mean and mean
+    standard deviation over members (MSD) of the energy (eV), the force magnitude |F| (eV/Å)
+    and the force direction error (degrees, atoms with |F_ref| > ``min_norm_eV_A``); plus the
+    component force MAE of the mean."""
+    k = committee.members
+    atoms = [s.atoms for s in test]
+    energies, forces = [], []
+    for m in range(k):
+        single = members(committee, [m])
+        e, f = [], []
+        for start in range(0, len(atoms), 64):
+            pred = single.predict(atoms[start:start + 64])
+            e.extend(pred.energy)
+            f.extend(pred.forces)
+        energies.append(e)
+        forces.append(np.concatenate(f))
+    energies, forces = np.array(energies), np.stack(forces)            # (K, S), (K, N, 3)
+    ref_e = np.array([s.labels.energy for s in test])
+    ref_f = np.concatenate([s.labels.forces for s in test])
+    norm, ref_norm = np.linalg.norm(forces, axis=2), np.linalg.norm(ref_f, axis=1)
+    ok = ref_norm > min_norm_eV_A
+    cos = np.clip((forces[:, ok] * ref_f[ok]).sum(2) / (norm[:, ok] * ref_norm[ok]).clip(1e-12), -1, 1)
+    angle = np.degrees(np.arccos(cos))                                  # (K, N_ok) per member
+    mean_f = forces.mean(0)
+    mean_cos = np.clip((mean_f[ok] * ref_f[ok]).sum(1) / (np.linalg.norm(mean_f[ok], axis=1)
+                                                          * ref_norm[ok]).clip(1e-12), -1, 1)
+    return {"energy_mae_eV": float(np.abs(energies.mean(0) - ref_e).mean()),
+            "energy_msd_eV": float(energies.std(0).mean()),
+            "force_norm_mae_eV_A": float(np.abs(np.linalg.norm(mean_f, axis=1) - ref_norm).mean()),
+            "force_norm_msd_eV_A": float(norm.std(0).mean()),
+            "force_angle_mae_deg": float(np.degrees(np.arccos(mean_cos)).mean()),
+            "force_angle_msd_deg": float(angle.std(0).mean()),
+            "force_mae_eV_A": float(np.abs(mean_f - ref_f).mean())}
