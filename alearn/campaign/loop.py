@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import platform
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from alearn.files import canonical_json, sha256_text
+from alearn.campaign.datahash import content_hash
 from alearn.campaign.layout import CampaignDir, CampaignLock
 from alearn.campaign.parts import Context, Parts
 from alearn.campaign.progress import Progress, Stage, kill_hook, stages_for
@@ -189,25 +189,6 @@ def counts_line(counts: Counts) -> str:
 
 def config_hash(config: Any) -> str:
     return sha256_text(canonical_json(to_dict(config)))
-
-
-def content_hash(rows: list[Any]) -> str:
-    """Order-independent hash of the labelled data (structure, labels, source) of ``rows``."""
-    digests = sorted(_row_digest(r) for r in rows)
-    return sha256_text("\n".join(digests))
-
-
-def _row_digest(row: Any) -> str:
-    import numpy as np
-
-    h = hashlib.sha256()
-    h.update(np.asarray(row.atoms.numbers, dtype=np.int64).tobytes())
-    h.update((np.round(row.atoms.positions, 6) + 0.0).tobytes())
-    h.update((np.round(np.asarray(row.atoms.cell, dtype=float), 6) + 0.0).tobytes())
-    h.update(f"{row.labels.energy:.6f}:{row.provenance.source.value}".encode())
-    if row.labels.forces is not None:
-        h.update((np.round(np.asarray(row.labels.forces, dtype=float), 5) + 0.0).tobytes())
-    return h.hexdigest()
 
 
 def versions() -> dict[str, str]:

@@ -148,7 +148,7 @@ def _expected_ids(layout: CampaignDir, manifests: list[Any]) -> set[int]:
 
 def _check_dataset_unchanged(store: Any, manifest: Any) -> None:
     """``manifest``: an :class:`~alearn.campaign.records.IterationManifest`."""
-    from alearn.campaign.loop import content_hash
+    from alearn.campaign.datahash import content_hash
 
     data = manifest.dataset
     rows = list(store.rows(ids=[*data.train_ids, *data.test_ids]))

@@ -11,7 +11,7 @@ import pytest
 from ase.build import bulk
 
 from alearn.campaign.layout import CampaignDir
-from alearn.campaign.loop import content_hash
+from alearn.campaign.datahash import content_hash
 from alearn.campaign.records import read_manifests
 from alearn.campaign.setup import reconcile_store
 from alearn.campaign.snapshot import SnapshotError, commit, verify_all
