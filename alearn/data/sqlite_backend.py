@@ -54,8 +54,14 @@ _PBC = tuple((bool(b & 1), bool(b & 2), bool(b & 4)) for b in range(8))
 
 
 def format_version(path: Path) -> int | None:
-    """The ASE format version of an existing SQLite store (``None``: not initialised yet)."""
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=_TIMEOUT_S)
+    """The ASE format version of an existing SQLite store (``None``: not initialised yet).
+
+    The probe opens the file read-write where it can be written: a process killed inside a
+    transaction leaves a hot journal, which only a writable connection rolls back (a read-only
+    one fails with "attempt to write a readonly database", SQLITE_READONLY_ROLLBACK)."""
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    mode = "rw" if writable else "ro"
+    con = sqlite3.connect(f"file:{path}?mode={mode}", uri=True, timeout=_TIMEOUT_S)
     try:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if "systems" not in tables:
