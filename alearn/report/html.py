@@ -1,82 +1,44 @@
-"""``alearn report``: a self-contained HTML page (plots embedded as PNG) of a campaign."""
+"""``alearn report``: one self-contained HTML page of a campaign (Jinja2 template, figures
+embedded as PNG data URIs, no external assets)."""
 
 from __future__ import annotations
 
-import base64
-import html
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
-import numpy as np
+from alearn.report.sections import Section
 
-from alearn.report import plots
+TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>alearn report: {{ name }}</title>
+<style>
+body{font-family:sans-serif;max-width:62em;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+img{max-width:100%}section{margin:1.5em 0;border-top:1px solid #ddd}
+.missing{color:#8a5a00;background:#fff6e0;padding:.5em 1em}.note{color:#555;font-size:90%}
+nav li{display:inline;margin-right:1em}
+</style></head><body>
+<h1>alearn campaign report</h1>
+<p>{{ directory }}</p>
+{% if stop_reason %}<p><b>stop reason:</b> {{ stop_reason }}</p>{% endif %}
+<nav><ul>{% for s in sections %}<li><a href="#s{{ loop.index }}">{{ s.title }}</a></li>{% endfor %}</ul></nav>
+<h2>Iterations</h2>
+<table><tr>{% for h in head %}<th>{{ h }}</th>{% endfor %}</tr>
+{% for row in table %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% for s in sections %}<section id="s{{ loop.index }}"><h2>{{ s.title }}</h2>
+{% if s.figure %}<figure><img alt="{{ s.figure.title }}" src="{{ s.figure.data_uri() }}">
+{% if s.figure.caption %}<figcaption>{{ s.figure.caption }}</figcaption>{% endif %}</figure>
+{% else %}<p class="missing">Not shown: {{ s.missing }}</p>{% endif %}
+{% if s.note %}<p class="note">{{ s.note }}</p>{% endif %}
+</section>
+{% endfor %}</body></html>
+"""
 
-
-def _img(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>'
-
-
-def test_parity(directory: Path, manifest: Any, store_url: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """Reference and predicted force components of the model of ``manifest`` (an
-    :class:`~alearn.campaign.records.IterationManifest`) on its test set."""
-    from alearn.data.store import Store
-    from alearn.models import load
-
-    ids = list(manifest.dataset.test_ids)
-    if not ids:
-        return None
-    with Store.open(store_url) as store:
-        rows = [r for r in store.rows(ids=ids) if r.labels.forces is not None]
-    if not rows:
-        return None
-    model = load(directory / "iterations" / f"{manifest.iteration:04d}" / manifest.model)
-    prediction = model.predict([r.atoms for r in rows])
-    reference = np.concatenate([r.labels.forces.ravel() for r in rows])
-    predicted = np.concatenate([np.asarray(f).ravel() for f in prediction.forces])
-    return reference, predicted
-
-
-def build_report(directory: Path, out: Path | None = None) -> Path:
-    """Write ``report.html`` for the campaign in ``directory``; returns its path."""
-    from alearn.campaign.layout import CampaignDir
-    from alearn.campaign.records import read_manifests
-    from alearn.campaign.status import collect
-    from alearn.config.campaign import load_campaign
-
-    layout = CampaignDir(Path(directory))
-    data = collect(layout.root)
-    rows = data["iterations"]
-    parts = [f"<h1>alearn campaign report</h1><p>{html.escape(str(layout.root))}</p>"]
-    if data["stop_reason"]:
-        parts.append(f"<p><b>stop reason:</b> {html.escape(data['stop_reason'])}</p>")
-    parts.append(_table(rows))
-    if rows:
-        parts.append(_img(plots.errors_per_iteration(rows), "test errors per iteration"))
-        if any(r["frames"] for r in rows):
-            parts.append(_img(plots.frame_classes(rows), "explored frames per iteration"))
-        config = load_campaign(layout.resolved)
-        url = config.store.url if "://" in config.store.url else str(layout.root / config.store.url)
-        pair = test_parity(layout.root, read_manifests(layout)[-1], url)
-        if pair is not None:
-            parts.append(_img(plots.parity(*pair, "force component", "eV/Å"), "force parity"))
-    out = Path(out) if out is not None else layout.root / "report.html"
-    out.write_text(_page("\n".join(parts)), encoding="utf-8")
-    return out
-
-
-def _table(rows: list[dict[str, Any]]) -> str:
-    head = ("iteration", "frames", "accurate %", "labelled", "augmented", "reference total",
-            "test E MAE (meV/atom)", "test F RMSE (eV/Å)", "complete-atom F RMSE (eV/Å)",
-            "calibration ρ")
-    keys = ("iteration", "frames", "accurate_pct", "labelled", "augmented", "reference_total",
-            "test_energy_mae_meV_atom", "test_force_rmse_eV_A", "test_force_rmse_complete_eV_A",
-            "calibration_spearman")
-    lines = ["<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
-    for row in rows:
-        cells = "".join(f"<td>{_cell(row.get(k))}</td>" for k in keys)
-        lines.append(f"<tr>{cells}</tr>")
-    return "\n".join(lines + ["</table>"])
+HEAD = ("iteration", "frames", "accurate %", "labelled", "augmented", "reference total",
+        "test E MAE (meV/atom)", "test F RMSE (eV/Å)", "complete-atom F RMSE (eV/Å)", "calibration ρ")
+KEYS = ("iteration", "frames", "accurate_pct", "labelled", "augmented", "reference_total",
+        "test_energy_mae_meV_atom", "test_force_rmse_eV_A", "test_force_rmse_complete_eV_A",
+        "calibration_spearman")
 
 
 def _cell(value: Any) -> str:
@@ -84,12 +46,32 @@ def _cell(value: Any) -> str:
         return "–"
     if isinstance(value, float):
         return f"{value:.3g}"
-    return html.escape(str(value))
+    return str(value)
 
 
-def _page(body: str) -> str:
-    style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}"
-             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-             "img{max-width:100%}")
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>alearn report</title>"
-            f"<style>{style}</style></head><body>{body}</body></html>\n")
+def render(directory: str, stop_reason: str | None, rows: Sequence[dict[str, Any]],
+           sections: Sequence[Section]) -> str:
+    """The page (autoescaped) of a campaign's status rows and report sections."""
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    table = [[_cell(row.get(k)) for k in KEYS] for row in rows]
+    return env.from_string(TEMPLATE).render(
+        name=Path(directory).name, directory=directory, stop_reason=stop_reason, head=HEAD,
+        table=table, sections=list(sections))
+
+
+def build_report(directory: Path, out: Path | None = None, *, drift: bool = True) -> Path:
+    """Write ``report.html`` for the campaign in ``directory``; returns its path."""
+    from alearn.campaign.layout import CampaignDir
+    from alearn.campaign.status import collect
+    from alearn.files import write_bytes_atomic
+    from alearn.report.sections import build_sections
+
+    layout = CampaignDir(Path(directory))
+    data = collect(layout.root)
+    page = render(str(layout.root), data["stop_reason"], data["iterations"],
+                  build_sections(layout.root, drift=drift))
+    out = Path(out) if out is not None else layout.root / "report.html"
+    write_bytes_atomic(out, page.encode("utf-8"))
+    return out

@@ -102,8 +102,15 @@ def test_report_writes_html_with_plots(finished: Path, tmp_path: Path) -> None:
     out = tmp_path / "report.html"
     assert main(["report", str(finished), "--out", str(out)]) == 0
     text = out.read_text()
-    assert text.count("data:image/png;base64,") == 3       # errors, frame classes, parity
     assert "stop reason" in text and "<table>" in text
+    for title in ("Errors per iteration", "Learning curve", "Exploration outcome", "Reference calculations",
+                  "Time per stage", "Dataset composition", "g(r) of the training data", "Energy parity",
+                  "Force parity", "Per-element force errors", "NVE energy drift of the final potential"):
+        start = text.index(f"<h2>{title}</h2>")
+        assert "data:image/png;base64," in text[start:text.index("</section>", start)], title
+    # a section without data says why instead of showing an empty plot
+    assert "Not shown: none: every reference calculation succeeded" in text
+    assert 'src="http' not in text and "<link" not in text and "<script" not in text   # self-contained
 
 
 @pytest.mark.slow
