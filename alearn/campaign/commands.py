@@ -96,10 +96,18 @@ def run_command(args: argparse.Namespace) -> int:
     from alearn.campaign.loop import run_campaign
     from alearn.campaign.status import collect, render
 
-    console = None if args.quiet else Console()
-    outcome = run_campaign(args.campaign, directory=args.dir, allow_changes=args.allow_changes,
-                           console=console)
+    from alearn.campaign.display import make_display
+
     out = Console()
+    display = make_display(out, quiet=args.quiet)
+    try:
+        outcome = run_campaign(args.campaign, directory=args.dir, allow_changes=args.allow_changes,
+                               console=display)
+    finally:
+        display.close()
+    if outcome.ran == 0:
+        out.print(f"nothing to do: {outcome.stop_reason}")
+        return 0
     render(collect(outcome.directory), out)
     out.print(f"[bold]stop reason:[/bold] {outcome.stop_reason}")
     out.print(f"model: alearn export {outcome.directory}")

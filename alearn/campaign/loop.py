@@ -35,6 +35,7 @@ class Outcome:
     iterations: int          # committed snapshots, iteration 0 included
     stop_reason: str
     resumed: bool
+    ran: int = 0             # iterations committed by this run (0: there was nothing to do)
 
 
 def run_campaign(source: Path, *, directory: Path | None = None, allow_changes: bool = False,
@@ -57,6 +58,7 @@ def _run_locked(layout: CampaignDir, config: Any, resumed: bool, parts_factory: 
     for path in clear_stale_staging(layout, keep=len(manifests)):
         log.info("removed stale staging directory %s", path)
     start = time.monotonic()
+    before = len(manifests)
     reason = _reason(manifests, config, 0.0)
     if reason is not None:
         log.info("nothing to do: %s", reason)
@@ -74,7 +76,7 @@ def _run_locked(layout: CampaignDir, config: Any, resumed: bool, parts_factory: 
     finally:
         _close(parts)
     log.info("stopped: %s", reason)
-    return Outcome(layout.root, len(manifests), reason, resumed)
+    return Outcome(layout.root, len(manifests), reason, resumed, len(manifests) - before)
 
 
 def _make_parts(factory: PartsFactory | None, config: Any, layout: CampaignDir, console: Any) -> Parts:
@@ -118,7 +120,7 @@ def run_iteration(layout: CampaignDir, config: Any, parts: Parts, store: Any,
             continue
         kill_hook(iteration, stage)
         log.info("iteration %d: %s", iteration, stage.value)
-        _announce(console, iteration, stage.value)
+        _announce(console, iteration, stage.value, config.stop.max_iterations)
         began = time.perf_counter()
         record = STAGE_FUNCTIONS[stage](ctx, parts, progress, model, previous)
         progress.mark(stage, record, time.perf_counter() - began)
@@ -132,8 +134,14 @@ def run_iteration(layout: CampaignDir, config: Any, parts: Parts, store: Any,
     return manifest
 
 
-def _announce(console: Any, iteration: int, stage: str) -> None:
-    if console is not None:
+def _announce(console: Any, iteration: int, stage: str, total: int | None = None) -> None:
+    if console is None:
+        return
+    if hasattr(console, "stage"):      # a Display (alearn.campaign.display)
+        if getattr(console, "number", None) != iteration:
+            console.iteration(iteration, total)
+        console.stage(stage)
+    else:
         console.print(f"[bold]iteration {iteration}[/bold]: {stage}")
 
 

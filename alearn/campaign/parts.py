@@ -59,16 +59,22 @@ class Context:
 
 
 class StageProgress:
-    """Context manager around a rich progress bar; ``advance(n)`` moves it, ``report(done,
-    total)`` sets it (for work whose total is known only once it runs)."""
+    """Context manager around a progress bar; ``advance(n, **facts)`` moves it, ``report(done,
+    total, **facts)`` sets it (for work whose total is known only once it runs).  ``console``
+    is a :class:`alearn.campaign.display.Display` (its bars stay; plain lines off a terminal)
+    or a rich console (a transient bar)."""
 
     def __init__(self, console: Any, total: int | None, description: str) -> None:
         self.console, self.total, self.description = console, total, description
         self._bar: Any = None
         self._task: Any = None
+        self._display = console is not None and hasattr(console, "bar")
 
     def __enter__(self) -> "StageProgress":
-        if self.console is not None:
+        if self._display:
+            if self.total is not None:
+                self._bar = self.console.bar(self.description, self.total)
+        elif self.console is not None:
             from rich.progress import Progress
 
             self._bar = Progress(console=self.console, transient=True)
@@ -76,16 +82,25 @@ class StageProgress:
             self._task = self._bar.add_task(self.description, total=self.total)
         return self
 
-    def advance(self, n: int = 1) -> None:
-        if self._bar is not None:
+    def advance(self, n: int = 1, **facts: Any) -> None:
+        if self._display and self._bar is not None:
+            self._bar.advance(n, **facts)
+        elif self._bar is not None:
             self._bar.advance(self._task, n)
 
-    def report(self, done: int, total: int) -> None:
-        if self._bar is not None:
+    def report(self, done: int, total: int, **facts: Any) -> None:
+        if self._display:
+            if self._bar is None:
+                self._bar = self.console.bar(self.description, total)
+            self._bar.update(done, **facts)
+        elif self._bar is not None:
             self._bar.update(self._task, completed=done, total=total)
 
     def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
+        if self._display:
+            if self._bar is not None:
+                self._bar.close()
+        elif self._bar is not None:
             self._bar.stop()
 
 

@@ -199,3 +199,10 @@ def test_calibrated_lower_level_comes_from_held_out_errors(tmp_path: Path) -> No
         report = explore["calibration"]
         assert report["structures"] >= 3 and report["slope"] > 0
         assert explore["lo"] == pytest.approx(min(report["suggested_lo"], 5.0)) == select["lo"]
+
+
+def test_rerun_of_a_finished_campaign_says_nothing_to_do(finished: Path, capsys) -> None:
+    capsys.readouterr()
+    assert main(["run", str(finished)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("nothing to do: maximum number of iterations reached (2)") and "\n\n" not in out
