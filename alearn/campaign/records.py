@@ -205,10 +205,12 @@ class Metrics:
 
 @dataclass(frozen=True)
 class EvaluateRecord:
-    """Errors of the iteration's model on the held-out test rows and on training rows."""
+    """Errors of the iteration's model on the held-out test rows, on training rows and on the
+    user's fixed ``[evaluate] test_file`` (``file``)."""
 
     test: Metrics | None = optional()
     train: Metrics | None = optional()
+    file: Metrics | None = optional()
 
 
 # -------------------------------------------------------------------------- the manifest

@@ -105,6 +105,13 @@ def run_evaluate(ctx: Context, parts: Parts, progress: Progress, model: Path | N
         if rows:
             prediction = parts.predict(ctx.staging / "model", [r.atoms for r in rows])
             out[name] = from_json(Metrics, errors(rows, prediction, bins, offsets))
+    test_file = ctx.config.evaluate.test_file
+    if test_file is not None:
+        from alearn.train.data import read_files
+
+        rows = read_files([test_file])
+        prediction = parts.predict(ctx.staging / "model", [r.atoms for r in rows])
+        out["file"] = from_json(Metrics, errors(rows, prediction, bins, offsets))
     return EvaluateRecord(**out)
 
 

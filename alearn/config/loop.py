@@ -39,6 +39,7 @@ class EvaluateConfig:
 
     test_fraction: float = option(0.1, doc="fraction of every iteration's reference labels held out as test data (never trained on); chosen by the campaign seed and the job hash", ge=0.0, lt=1.0)
     calibration_bins: int = option(5, doc="bins of predicted uncertainty for the calibration table", ge=1)
+    test_file: Path | None = option(None, doc="labelled structures of the user's own (e.g. reference MD at the target conditions) scored by every iteration's model as a fixed set, never trained on; reported as evaluate.file", must_exist=True, safe_to_change=True)
 
 
 @dataclass(frozen=True)
