@@ -64,6 +64,9 @@ class DefaultParts:
         return exploring.explore(ctx, self.explorer, self.measure, model, workdir, self.engine(),
                                  self.surrogate.calculator_options())
 
+    def validation(self, ctx: Context, explore_dir: Path, n: int) -> list[Atoms]:
+        return exploring.validation(ctx, explore_dir, n)
+
     def select(self, ctx: Context, model: Path, explore_dir: Path) -> tuple[list[Atoms], SelectRecord]:
         return exploring.select(ctx, self.selector, model, explore_dir,
                                 self.surrogate.calculator_options())

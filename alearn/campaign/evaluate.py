@@ -59,6 +59,22 @@ def errors(rows: Sequence[LabelledStructure], prediction: Prediction, bins: int 
     return out
 
 
+def frame_errors(rows: Sequence[LabelledStructure], prediction: Prediction) -> tuple[Any, ...]:
+    """Every row's force RMSE and energy error per atom (:class:`FrameError`, rows' order)."""
+    from alearn.campaign.records import FrameError
+
+    out = []
+    for k, row in enumerate(rows):
+        n = len(row.atoms)
+        force = None
+        if row.labels.forces is not None:
+            diff = np.asarray(prediction.forces[k]) - np.asarray(row.labels.forces)
+            force = float(np.sqrt(np.mean(diff ** 2)))
+        energy = float((prediction.energy[k] - row.labels.energy) / n)
+        out.append(FrameError(int(row.id), n, force, energy))
+    return tuple(out)
+
+
 def _force_errors(rows: Sequence[LabelledStructure], prediction: Prediction) -> dict[str, float]:
     pairs = [(np.asarray(p), r.labels.forces) for r, p in zip(rows, prediction.forces)
              if r.labels.forces is not None]

@@ -78,6 +78,14 @@ def calibrate(ctx: Context, surrogate: Callable[[], Any], measure: Any,
     return report
 
 
+def validation(ctx: Context, explore_dir: Path, n: int) -> list[Atoms]:
+    """This iteration's validation frames (:func:`alearn.campaign.validation.validation_frames`)."""
+    from alearn.campaign.validation import validation_frames
+    from alearn.explore.run import ExplorationResult
+
+    return validation_frames(ExplorationResult.load(explore_dir), n, ctx.rng("validation"))
+
+
 def select(ctx: Context, selector: Any, model: Path, explore_dir: Path,
            options: dict[str, Any]) -> tuple[list[Atoms], SelectRecord]:
     """The structures to label from the frames below ``explore_dir``, and the record
@@ -85,10 +93,14 @@ def select(ctx: Context, selector: Any, model: Path, explore_dir: Path,
     from alearn.explore.run import ExplorationResult
     from alearn.select.selector import select_candidates
 
+    from alearn.campaign.progress import Stage, stage_dir
+    from alearn.campaign.validation import VALIDATION_FILE, drawn_keys
+
     result = ExplorationResult.load(explore_dir)
     surrogate = _loader(model)
+    held = drawn_keys(stage_dir(ctx.staging, Stage.VALIDATE) / VALIDATION_FILE)
     selection = select_candidates(result, ctx.config.select, selector=selector,
-                                  surrogate=surrogate, seed=ctx.stage_seed("select"),
+                                  surrogate=surrogate, seed=ctx.stage_seed("select"), exclude=held,
                                   training=lambda: list(ctx.store.rows(ids=list(ctx.previous_train_ids))))
     chosen = []
     for item in selection.selected:
@@ -114,7 +126,9 @@ def close_contacts(ctx: Context, surrogate: Callable[[], Any], result: Any,
     cfg = ctx.config.select.close_contacts
     if not cfg.enabled:
         return [], SelectRecord()
-    training = [r.atoms for r in ctx.store.rows(source=Source.REFERENCE)]
+    held = set(ctx.previous_validation_ids)      # and this iteration's draw (labelled already)
+    training = [r.atoms for r in ctx.store.rows(source=Source.REFERENCE)
+                if r.id not in held and r.provenance.iteration < ctx.iteration]
     calculator: list[Any] = []
 
     def relax() -> Any:          # one surrogate calculator for every relaxation, on first use

@@ -20,7 +20,7 @@ from alearn.campaign.records import (RECORD_VERSION, Counts, Dataset, EvaluateRe
                                      IterationManifest, Window, read_manifests)
 from alearn.campaign.setup import open_campaign, reconcile_store, run_logger
 from alearn.campaign.snapshot import clear_stale_staging, commit
-from alearn.campaign.stages import STAGE_FUNCTIONS, dataset_split
+from alearn.campaign.stages import STAGE_FUNCTIONS, dataset_split, validation_ids
 from alearn.campaign.stop import IterationFacts, stop_reason
 from alearn.config.schema import to_dict
 
@@ -111,7 +111,8 @@ def run_iteration(layout: CampaignDir, config: Any, parts: Parts, store: Any,
     staging = layout.staging(iteration)
     staging.mkdir(parents=True, exist_ok=True)
     trained_on = previous.dataset.train_ids if previous else ()
-    ctx = Context(config, layout, iteration, staging, store, log, console, trained_on)
+    held = previous.dataset.validation() if previous else ()
+    ctx = Context(config, layout, iteration, staging, store, log, console, trained_on, held)
     progress = Progress(staging)
     began_iteration = time.perf_counter()
     for stage in stages_for(iteration):
@@ -148,7 +149,8 @@ def _announce(console: Any, iteration: int, stage: str, total: int | None = None
 def manifest_body(ctx: Context, progress: Progress, previous: IterationManifest | None) -> IterationManifest:
     """Everything the manifest records besides the file checksums."""
     data = dataset_split(ctx, progress, previous)
-    rows = list(ctx.store.rows(ids=sorted(data.train + data.test)))
+    held = validation_ids(progress, previous)
+    rows = list(ctx.store.rows(ids=sorted(data.train + data.test + held)))
     explored = progress.record(Stage.EXPLORE)
     window = None if explored is None or explored.lo is None else Window(explored.lo, explored.hi)
     return IterationManifest(
@@ -156,7 +158,7 @@ def manifest_body(ctx: Context, progress: Progress, previous: IterationManifest 
         parent=previous.iteration if previous else None,
         parent_manifest_sha256=previous.manifest_sha256 if previous else None,
         config_sha256=config_hash(ctx.config),
-        dataset=Dataset(tuple(data.train), tuple(data.test), content_hash(rows)),
+        dataset=Dataset(tuple(data.train), tuple(data.test), content_hash(rows), held or None),
         metrics=progress.record(Stage.EVALUATE) or EvaluateRecord(),
         counts=iteration_counts(progress, previous), window=window,
         timings_s=progress.seconds(),
@@ -166,8 +168,10 @@ def manifest_body(ctx: Context, progress: Progress, previous: IterationManifest 
 
 
 def iteration_counts(progress: Progress, previous: IterationManifest | None) -> Counts:
-    """Counts of one iteration: frames by the class the explorer gave them, labels, rows."""
+    """Counts of one iteration: frames by the class the explorer gave them, labels (selected
+    and validation frames apart), rows."""
     initial, label = progress.record(Stage.INITIAL), progress.record(Stage.LABEL)
+    held = progress.record(Stage.VALIDATE)
     explored, chosen = progress.record(Stage.EXPLORE), progress.record(Stage.SELECT)
     augmented, trained = progress.record(Stage.AUGMENT), progress.record(Stage.TRAIN)
     gated = augmented.gated if augmented is not None else None
@@ -188,7 +192,10 @@ def iteration_counts(progress: Progress, previous: IterationManifest | None) -> 
         test_rows=trained.test_rows if trained else 0,
         close_contacts=chosen.close_contacts if chosen else 0,
         invalid_labels=sum(1 for r in labels for f in r.failures if f.kind == "invalid"),
-        reference_total=before + labelled + failed + unkept)
+        validation=held.labelled if held is not None else None,
+        validation_failed=held.failed if held is not None else None,
+        reference_total=before + labelled + failed + unkept
+        + (held.labelled + held.failed if held is not None else 0))
 
 
 def counts_line(counts: Counts) -> str:

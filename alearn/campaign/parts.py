@@ -40,6 +40,7 @@ class Context:
     log: logging.Logger
     console: Any = None         # rich.console.Console for progress bars (None: quiet)
     previous_train_ids: tuple[int, ...] = ()   # the rows the previous iteration's model saw
+    previous_validation_ids: tuple[int, ...] = ()   # the validation set before this iteration
 
     @property
     def seed(self) -> int:
@@ -114,6 +115,11 @@ class Parts(Protocol):
     def explore(self, ctx: Context, model: Path, workdir: Path) -> ExploreRecord:
         """Explore the surrogate saved in ``model``; frames (classified in the iteration's
         trust window, which the record names) go below ``workdir``."""
+
+    def validation(self, ctx: Context, explore_dir: Path, n: int) -> list[Atoms]:
+        """``n`` frames below ``explore_dir`` drawn at random, blind to the uncertainty
+        (:mod:`alearn.campaign.validation`), each naming its frame in
+        ``info[alearn.campaign.validation.FRAME_KEY]``; selection leaves them out."""
 
     def select(self, ctx: Context, model: Path, explore_dir: Path) -> tuple[list[Atoms], SelectRecord]:
         """The structures to label, from the frames below ``explore_dir`` (the loop sets

@@ -30,6 +30,7 @@ class Stage(str, enum.Enum):
 
     INITIAL = "initial"
     EXPLORE = "explore"
+    VALIDATE = "validate"
     SELECT = "select"
     LABEL = "label"
     AUGMENT = "augment"
@@ -39,15 +40,18 @@ class Stage(str, enum.Enum):
 
 #: the record each stage returns
 STAGE_RECORDS: dict[Stage, type] = {
-    Stage.INITIAL: LabelRecord, Stage.EXPLORE: ExploreRecord, Stage.SELECT: SelectRecord,
+    Stage.INITIAL: LabelRecord, Stage.EXPLORE: ExploreRecord,
+    Stage.VALIDATE: LabelRecord, Stage.SELECT: SelectRecord,
     Stage.LABEL: LabelRecord, Stage.AUGMENT: AugmentRecord, Stage.TRAIN: TrainRecord,
     Stage.EVALUATE: EvaluateRecord,
 }
 
 
 def stages_for(iteration: int) -> tuple[Stage, ...]:
-    """Iteration 0 builds the initial data; later iterations explore first."""
-    head = (Stage.INITIAL,) if iteration == 0 else (Stage.EXPLORE, Stage.SELECT, Stage.LABEL)
+    """Iteration 0 builds the initial data; later iterations explore first, then draw and label
+    their validation frames (before selection, which never sees them)."""
+    head = ((Stage.INITIAL,) if iteration == 0
+            else (Stage.EXPLORE, Stage.VALIDATE, Stage.SELECT, Stage.LABEL))
     return head + (Stage.AUGMENT, Stage.TRAIN, Stage.EVALUATE)
 
 

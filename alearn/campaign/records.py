@@ -204,13 +204,29 @@ class Metrics:
 
 
 @dataclass(frozen=True)
+class FrameError:
+    """One validation frame's error under an iteration's model (for learning curves on any
+    prefix of the validation set: the RMSE over frames 1..N is
+    sqrt(Σ atoms·force_rmse² / Σ atoms))."""
+
+    row: int
+    atoms: int
+    force_rmse_eV_A: float | None = None
+    energy_error_eV_atom: float | None = None
+
+
+@dataclass(frozen=True)
 class EvaluateRecord:
-    """Errors of the iteration's model on the held-out test rows, on training rows and on the
-    user's fixed ``[evaluate] test_file`` (``file``)."""
+    """Errors of the iteration's model on the validation set so far (``validation``, with
+    every frame's error in ``validation_frames``, in the order the frames were drawn), the
+    held-out test rows, training rows and the user's fixed ``[evaluate] test_file``
+    (``file``)."""
 
     test: Metrics | None = optional()
     train: Metrics | None = optional()
     file: Metrics | None = optional()
+    validation: Metrics | None = optional()
+    validation_frames: tuple[FrameError, ...] | None = optional()
 
 
 # -------------------------------------------------------------------------- the manifest
@@ -221,6 +237,10 @@ class Dataset:
     train_ids: tuple[int, ...] = ()
     test_ids: tuple[int, ...] = ()
     content_sha256: str = ""
+    validation_ids: tuple[int, ...] | None = optional()   # in the order drawn (never trained on)
+
+    def validation(self) -> tuple[int, ...]:
+        return self.validation_ids or ()
 
 
 @dataclass(frozen=True)
@@ -241,6 +261,8 @@ class Counts:
     test_rows: int = 0
     close_contacts: int = 0
     invalid_labels: int | None = optional()   # of label_failed: refused as invalid (not in older manifests)
+    validation: int | None = optional()        # validation frames labelled (not in labelled)
+    validation_failed: int | None = optional() # validation frames whose reference call failed
     reference_total: int = 0
 
     def line(self) -> str:
@@ -301,6 +323,6 @@ def read_manifests(layout: Any) -> list[IterationManifest]:
 
 
 __all__ = ["AugmentRecord", "Calibration", "ContactRecord", "Counts", "Dataset", "EvaluateRecord",
-           "ExploreRecord", "Failure", "IterationManifest", "LabelRecord", "Metrics",
+           "ExploreRecord", "Failure", "FrameError", "IterationManifest", "LabelRecord", "Metrics",
            "RECORD_VERSION", "SelectRecord", "TrainRecord", "Window", "from_json", "read_manifests",
            "to_json"]

@@ -151,7 +151,7 @@ def _check_dataset_unchanged(store: Any, manifest: Any) -> None:
     from alearn.campaign.datahash import content_hash
 
     data = manifest.dataset
-    rows = list(store.rows(ids=[*data.train_ids, *data.test_ids]))
+    rows = list(store.rows(ids=[*data.train_ids, *data.test_ids, *data.validation()]))
     if content_hash(rows) != data.content_sha256:
         raise UserError(f"rows of the store {store.url} that snapshot {manifest.iteration:04d} "
                         "lists were changed after it was committed (their content no longer "

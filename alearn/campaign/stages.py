@@ -11,12 +11,13 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Callable
 
-from alearn.campaign.evaluate import errors, model_offsets
+from alearn.campaign.evaluate import errors, frame_errors, model_offsets
 from alearn.campaign.parts import Context, Parts
 from alearn.campaign.progress import Progress, Stage, load_structures, save_structures, stage_dir
 from alearn.campaign.records import (AugmentRecord, EvaluateRecord, ExploreRecord, IterationManifest,
                                      LabelRecord, Metrics, SelectRecord, TrainRecord, from_json)
 from alearn.campaign.testset import Split, split
+from alearn.campaign.validation import FRAME_KEY, VALIDATION_FILE
 from alearn.data.gate import plausible_rows
 
 #: training rows evaluated for the train-set error (a deterministic subset keeps it cheap)
@@ -26,15 +27,26 @@ Previous = IterationManifest | None
 
 
 def previous_ids(previous: Previous) -> set[int]:
+    """Every row the previous snapshot lists (training, test and validation)."""
     if previous is None:
         return set()
-    return set(previous.dataset.train_ids) | set(previous.dataset.test_ids)
+    data = previous.dataset
+    return set(data.train_ids) | set(data.test_ids) | set(data.validation())
+
+
+def validation_ids(progress: Progress, previous: Previous) -> tuple[int, ...]:
+    """The validation set after this iteration: the previous snapshot's, then this
+    iteration's draw (in the order drawn; never trained on)."""
+    before = previous.dataset.validation() if previous is not None else ()
+    record = progress.record(Stage.VALIDATE)
+    new = tuple(i for i in (record.row_ids if record is not None else ()) if i not in before)
+    return tuple(before) + new
 
 
 def new_row_ids(progress: Progress) -> set[int]:
     """Rows this iteration added (from the recorded stage records)."""
     ids: set[int] = set()
-    for stage in (Stage.INITIAL, Stage.LABEL, Stage.AUGMENT):
+    for stage in (Stage.INITIAL, Stage.VALIDATE, Stage.LABEL, Stage.AUGMENT):
         record = progress.record(stage)
         if record is not None:
             ids.update(record.row_ids)
@@ -45,8 +57,10 @@ def new_row_ids(progress: Progress) -> set[int]:
 
 
 def dataset_split(ctx: Context, progress: Progress, previous: Previous) -> Split:
-    """Training and held-out ids of everything committed so far plus this iteration's rows."""
-    ids = sorted(previous_ids(previous) | new_row_ids(progress))
+    """Training and held-out ids of everything committed so far plus this iteration's rows
+    (validation rows are in neither)."""
+    held = set(validation_ids(progress, previous))
+    ids = sorted((previous_ids(previous) | new_row_ids(progress)) - held)
     rows = plausible_rows(list(ctx.store.rows(ids=ids)) if ids else [], ctx.config.store, ctx.log)
     return split(rows, ctx.seed, ctx.config.evaluate.test_fraction)
 
@@ -59,6 +73,22 @@ def run_initial(ctx: Context, parts: Parts, progress: Progress, model: Path | No
 def run_explore(ctx: Context, parts: Parts, progress: Progress, model: Path | None,
                 previous: Previous) -> ExploreRecord:
     return parts.explore(ctx, _need(model), stage_dir(ctx.staging, Stage.EXPLORE))
+
+
+def run_validate(ctx: Context, parts: Parts, progress: Progress, model: Path | None,
+                 previous: Previous) -> LabelRecord:
+    """Draw this iteration's validation frames (once: a resumed stage labels the saved draw)
+    and label them by the reference through the same dispatch as the selected frames."""
+    n = ctx.config.evaluate.validation_per_iteration
+    path = stage_dir(ctx.staging, Stage.VALIDATE) / VALIDATION_FILE
+    if n == 0:
+        return LabelRecord()
+    if not path.is_file():
+        save_structures(path, parts.validation(ctx, stage_dir(ctx.staging, Stage.EXPLORE), n))
+    structures = load_structures(path)
+    for atoms in structures:
+        atoms.info.pop(FRAME_KEY, None)
+    return parts.label(ctx, structures) if structures else LabelRecord()
 
 
 def run_select(ctx: Context, parts: Parts, progress: Progress, model: Path | None,
@@ -98,8 +128,16 @@ def run_evaluate(ctx: Context, parts: Parts, progress: Progress, model: Path | N
                  previous: Previous) -> EvaluateRecord:
     data = dataset_split(ctx, progress, previous)
     bins = ctx.config.evaluate.calibration_bins
-    out: dict[str, Metrics] = {}
+    out: dict[str, Any] = {}
     offsets = model_offsets(ctx.staging / "model")
+    held = validation_ids(progress, previous)
+    if held:
+        rows = list(ctx.store.rows(ids=list(held)))
+        order = {i: k for k, i in enumerate(held)}
+        rows.sort(key=lambda r: order[r.id])
+        prediction = parts.predict(ctx.staging / "model", [r.atoms for r in rows])
+        out["validation"] = from_json(Metrics, errors(rows, prediction, bins, offsets))
+        out["validation_frames"] = frame_errors(rows, prediction)
     for name, ids in (("test", list(data.test)), ("train", _subset(data.train))):
         rows = list(ctx.store.rows(ids=ids)) if ids else []
         if rows:
@@ -129,7 +167,8 @@ def _need(model: Path | None) -> Path:
 StageFn = Callable[[Context, Parts, Progress, "Path | None", Previous], Any]
 
 STAGE_FUNCTIONS: dict[Stage, StageFn] = {
-    Stage.INITIAL: run_initial, Stage.EXPLORE: run_explore, Stage.SELECT: run_select,
+    Stage.INITIAL: run_initial, Stage.EXPLORE: run_explore, Stage.VALIDATE: run_validate,
+    Stage.SELECT: run_select,
     Stage.LABEL: run_label, Stage.AUGMENT: run_augment, Stage.TRAIN: run_train,
     Stage.EVALUATE: run_evaluate,
 }

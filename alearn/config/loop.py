@@ -35,8 +35,16 @@ class InitialConfig:
 
 @dataclass(frozen=True)
 class EvaluateConfig:
-    """The held-out test set and what evaluation reports."""
+    """The validation set, the held-out test set and what evaluation reports.
 
+    The validation set is what calibration, acc% and the accuracy stop rule stand on: every
+    iteration draws ``validation_per_iteration`` frames uniformly at random (campaign seed and
+    iteration; never the uncertainty) from that iteration's sane explored frames, labels them
+    by the reference as calls of their own and keeps them out of training for good.  Every
+    iteration's model is scored on the whole set so far (its size recorded with the score).
+    """
+
+    validation_per_iteration: int = option(3, doc="explored frames per iteration drawn at random (blind to the uncertainty) into the fixed, growing validation set: labelled by the reference, never trained on, scored by every later model (0: no validation set)", ge=0, le=10_000)
     test_fraction: float = option(0.1, doc="fraction of every iteration's reference labels held out as test data (never trained on); chosen by the campaign seed and the job hash", ge=0.0, lt=1.0)
     calibration_bins: int = option(5, doc="bins of predicted uncertainty for the calibration table", ge=1)
     test_file: Path | None = option(None, doc="labelled structures of the user's own (e.g. reference MD at the target conditions) scored by every iteration's model as a fixed set, never trained on; reported as evaluate.file", must_exist=True, safe_to_change=True)

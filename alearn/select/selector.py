@@ -16,7 +16,7 @@ largest per-atom uncertainty and its environment.  For large systems with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Collection, Mapping, Sequence
 
 import numpy as np
 from ase import Atoms
@@ -153,11 +153,13 @@ def _selected(frames: WalkerFrames, k: int, cfg: Any) -> Selected:
 def select_candidates(result: Any, cfg: Any, *, selector: Any = None,
                       surrogate: Callable[[], Any] | None = None, seed: int = 0,
                       calibration: CalibrationReport | None = None,
-                      training: Callable[[], Sequence[Any]] = tuple) -> Selection:
+                      training: Callable[[], Sequence[Any]] = tuple,
+                      exclude: Collection[tuple[int, int]] = ()) -> Selection:
     """Select this iteration's structures from an :class:`ExplorationResult` (``cfg``: [select];
     ``selector``: the plugin, by default the one ``cfg.selector`` configures; ``surrogate``:
     loads the exploring model for selectors that need it; ``training``: its training rows,
-    for batch selectors; ``calibration``: what set the window's lower level, recorded in the
+    for batch selectors; ``exclude``: (walker, frame index) never selected (the iteration's
+    validation frames); ``calibration``: what set the window's lower level, recorded in the
     selection)."""
     if selector is None:
         from alearn import registry
@@ -174,6 +176,7 @@ def select_candidates(result: Any, cfg: Any, *, selector: Any = None,
         per_walker.append((walker, Counts.of(wf.status)))
         promoted = (wf.status == _ACC) & (wf.measure >= lo)
         cand = np.flatnonzero((wf.status == _CAND) | promoted)
+        cand = np.array([k for k in cand if (walker, int(k)) not in exclude], dtype=np.int64)
         n_candidates += len(cand)
         kept = decorrelate(wf.steps[cand], wf.measure[cand], cfg.min_frame_gap)
         candidates.extend((walker, int(cand[m])) for m in kept)

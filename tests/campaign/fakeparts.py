@@ -60,8 +60,25 @@ class FakeParts:
         return ExploreRecord(walkers=2, frames=12, accurate=6 + ctx.iteration,
                              candidate=6 - ctx.iteration, failed=0)
 
-    def select(self, ctx: Any, model: Path, explore_dir: Path) -> tuple[list[Atoms], SelectRecord]:
+    def validation(self, ctx: Any, explore_dir: Path, n: int) -> list[Atoms]:
+        from alearn.campaign.validation import FRAME_KEY, draw
+
         frames = np.load(explore_dir / "frames.npy")
+        base = bulk("Cu", "fcc", a=3.6, cubic=True)
+        out = []
+        for k in draw(list(range(len(frames))), n, ctx.rng("validation")):
+            atoms = base.copy()
+            atoms.positions = frames[k]
+            atoms.info[FRAME_KEY] = f"0:{k}"
+            out.append(atoms)
+        return out
+
+    def select(self, ctx: Any, model: Path, explore_dir: Path) -> tuple[list[Atoms], SelectRecord]:
+        from alearn.campaign.progress import Stage, stage_dir
+        from alearn.campaign.validation import VALIDATION_FILE, drawn_keys
+
+        held = {k for _, k in drawn_keys(stage_dir(ctx.staging, Stage.VALIDATE) / VALIDATION_FILE)}
+        frames = [f for k, f in enumerate(np.load(explore_dir / "frames.npy")) if k not in held]
         base = bulk("Cu", "fcc", a=3.6, cubic=True)
         chosen = []
         for positions in frames[: self.config.select.budget]:

@@ -5,7 +5,11 @@ The hashes below were recorded with ``python tests/campaign/quick_campaigns.py``
 83e9071 (before the roles-and-registries refactor, issue 12), and re-recorded where behaviour
 changed on purpose: the validation split of the committee's training goes by parent structure
 (Taylor copies no longer cross it; issue 17), which changes cu-emt and the water runs after
-iteration 0.  A change of behaviour that is intended (a new default, a fixed bug) records new
+iteration 0; and again when every iteration began to draw 3 random explored frames into the
+validation set (``[evaluate] validation_per_iteration``, issue 17): they are labelled, held out
+of training and left out of selection, which changes every run after iteration 0 (with
+``validation_per_iteration = 0`` the hashes were the ones before).  A change of behaviour
+that is intended (a new default, a fixed bug) records new
 ones and says so in its commit message.
 """
 
@@ -20,20 +24,20 @@ from quick_campaigns import QUICK, dataset_hashes
 RECORDED = {
     "h2-gpr": [
         "60c9d88a498c38e7bd9673260357a416fc8b32f2b0f7914df1a32bbc0f537ce1",
-        "7a002985005f686fb40e2ca84959d1add1484cc3970fe25c4efface2baa02036",
+        "d2fccb1bd32190b3b2c888959dfb4c97d157c2e2021a7a786d308c36fa65b62b",
     ],
     "cu-emt": [
         "ceaf997722c9a1e38cb28219e6f9c2f1af56323d06cbce40b9926361db6bb2df",
-        "7b0f2ea38f8d37e50b6817197a7c4a4332fd927c77d37b086de36adf948f87a8",
-        "c5277e6632934fb1bd9ff3153ed0cae9e71ef8a36006057fee4d7424534889b8",
+        "d02356df3f0f2c1ef76f0c9d87827cd53b454fdf019f7b6c4ae28f2df13ca2bb",
+        "1071ce72f065597c35c5e12db714fa6b5aca5f308b411b9b05dbc39a8743742d",
     ],
     "water-cluster-xtb": [
         "dfe0883e0f097c1d1f5bf11c9760dba5eab5996ecfa96b87bd6d66a8cfa92f7e",
-        "2611ec6f3fa4456fbe7c80a2d7430d1710f3e7df011b648fc2d5a883bb239867",
+        "a27f39437564ac798b3663c9ad80fac2fc2d20c8c6054154c8ed25e2c303b960",
     ],
     "water-cluster-xtb-rollback": [
         "dfe0883e0f097c1d1f5bf11c9760dba5eab5996ecfa96b87bd6d66a8cfa92f7e",
-        "8b6e5bfad69b155f38044925fad80457b4e41c495d730c00de3eca3d7a1d87da",
+        "99c961ed23b5924eecdaf576f76f9df1d49a738818c9fa8d64cffc8ae5bc6a9f",
     ],
 }
 

@@ -39,7 +39,10 @@ def test_run_commits_trained_iterations_with_a_stop_reason(finished: Path, capsy
     first, last = manifests[0], manifests[-1]
     assert first["counts"]["labelled"] == 6 and first["counts"]["augmented"] > 0
     assert last["counts"]["walkers"] == 2 and last["counts"]["frames"] > 0
-    assert last["counts"]["reference_total"] == 6 + sum(m["counts"]["labelled"] for m in manifests[1:])
+    assert all(m["counts"]["validation"] == 3 for m in manifests[1:])   # the random draw, apart
+    assert last["counts"]["reference_total"] == 6 + sum(m["counts"]["labelled"] + m["counts"]["validation"]
+                                                        for m in manifests[1:])
+    assert last["metrics"]["validation"]["structures"] == 6
     assert "model/weights.safetensors" in last["files"]
     assert last["metrics"]["test"]["force_rmse_eV_A"] < 1.0
     jobs = [p for p in (finished / "jobs").iterdir() if p.is_dir()]

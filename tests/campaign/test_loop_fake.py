@@ -21,6 +21,7 @@ sys.path.insert(0, str(HERE))
 from fakeparts import make  # noqa: E402
 
 STAGE_BOUNDARIES = ["iteration:0:stage:train", "iteration:1:stage:label",
+                    "iteration:1:stage:validate:after", "iteration:2:stage:select",
                     "iteration:2:stage:evaluate:after",
                     pytest.param("iteration:0:stage:initial:after", marks=pytest.mark.slow),
                     pytest.param("iteration:1:stage:select", marks=pytest.mark.slow),
@@ -71,7 +72,16 @@ def test_uninterrupted_run_commits_every_iteration(tiny_toml: Path, tmp_path: Pa
     assert manifests[-1]["stop_reason"] == outcome.stop_reason
     assert manifests[0]["counts"]["labelled"] == 6
     assert manifests[1]["counts"]["labelled"] == 4 and manifests[1]["counts"]["gated"] == 1
-    assert manifests[3]["counts"]["reference_total"] == 6 + 3 * 4
+    # 3 selected + 1 gated label and 3 validation calls (counted apart) per iteration
+    assert manifests[1]["counts"]["validation"] == 3
+    assert manifests[3]["counts"]["reference_total"] == 6 + 3 * (4 + 3)
+    held = [m["dataset"]["validation_ids"] for m in manifests[1:]]
+    assert [len(h) for h in held] == [3, 6, 9] and held[2][:3] == held[0]   # fixed, growing
+    for m in manifests[1:]:
+        assert not set(m["dataset"]["validation_ids"]) & set(m["dataset"]["train_ids"])
+        assert not set(m["dataset"]["validation_ids"]) & set(m["dataset"]["test_ids"])
+        assert m["metrics"]["validation"]["structures"] == len(m["dataset"]["validation_ids"])
+        assert [f["row"] for f in m["metrics"]["validation_frames"]] == m["dataset"]["validation_ids"]
     assert layout.resolved.is_file() and (layout.logs / "run.log").is_file()
     assert "train" in manifests[-1]["timings_s"] and "model/model.json" in manifests[-1]["files"]
     test_ids = set(manifests[-1]["dataset"]["test_ids"])

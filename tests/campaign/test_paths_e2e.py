@@ -62,7 +62,8 @@ def test_iteration_zero_from_reference_md_labels_its_frames(tmp_path: Path) -> N
     kept = progress(tmp_path / "run", 0)["initial"]["summary"]
     assert kept["labelled"] == 5 and kept["reference_calculations"] == 21  # steps 0, 5, ..., 20
     assert manifests[0]["counts"]["reference_total"] == 21                # every MD step counted
-    assert manifests[1]["counts"]["reference_total"] == 21 + manifests[1]["counts"]["labelled"]
+    counts = manifests[1]["counts"]
+    assert counts["reference_total"] == 21 + counts["labelled"] + counts["validation"]
     assert len(job_dirs(tmp_path / "run" / "jobs")) == manifests[1]["counts"]["reference_total"]
     with Store.open(tmp_path / "run" / "store.db") as store:
         steps = list(store.rows(source=Source.REFERENCE, iteration=0))
@@ -149,10 +150,14 @@ class CrashAfterLabel(DefaultParts):
     """The real parts, but the process "dies" right after iteration 1's calculations finished
     (before the loop records the label stage)."""
 
+    calls = 0
+
     def label(self, ctx: Any, structures: Any) -> Any:
         summary = super().label(ctx, structures)
         if ctx.iteration == 1:
-            raise RuntimeError("simulated crash after labelling")
+            self.calls += 1
+            if self.calls == 2:            # the validation frames, then the selected ones
+                raise RuntimeError("simulated crash after labelling")
         return summary
 
 

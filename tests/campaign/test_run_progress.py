@@ -41,8 +41,9 @@ def test_campaign_announces_iteration_k_of_n_and_every_stage_once(tiny_toml: Pat
     outcome = run_campaign(tiny_toml, directory=tmp_path / "run", parts_factory=make, console=display)
     assert outcome.ran == outcome.iterations == 4
     lines = out.getvalue().splitlines()
-    assert lines[:6] == [f"iteration 0 of 3: {s}" for s in ("initial", "augment", "train", "evaluate")] + [
-        "iteration 1 of 3: explore", "iteration 1 of 3: select"]
+    assert lines[:7] == [f"iteration 0 of 3: {s}" for s in ("initial", "augment", "train", "evaluate")] + [
+        "iteration 1 of 3: explore", "iteration 1 of 3: validate",
+        "iteration 1 of 3: select"]
     assert sum(line.endswith(": evaluate") for line in lines) == 4
     assert all(line.strip() for line in lines) and "\x1b" not in out.getvalue()
     again = run_campaign(tiny_toml, directory=tmp_path / "run", parts_factory=make, console=display)
