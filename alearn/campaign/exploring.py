@@ -42,6 +42,11 @@ def explore(ctx: Context, explorer: Any, measure: Any, model: Path, workdir: Pat
     calibration = calibrate(ctx, surrogate, measure, options)
     window = trust_window(ctx.config.select, calibration)
     fitted = measure.fit(surrogate, lambda: list(ctx.store.rows(ids=list(ctx.previous_train_ids))))
+    trust = None
+    if ctx.config.select.target_force_error_eV_A is not None:
+        from alearn.campaign.trusting import target_trust
+
+        window, fitted, trust = target_trust(ctx, surrogate, fitted, options)
     starts = tuple(initial_geometries(ctx.config.campaign.structures))
     with ctx.progress(None, f"iteration {ctx.iteration}: exploring") as bar:
         result = explorer.explore(ExploreRequest(
@@ -53,7 +58,7 @@ def explore(ctx: Context, explorer: Any, measure: Any, model: Path, workdir: Pat
         stopped[w.stop_reason] = stopped.get(w.stop_reason, 0) + 1
     return ExploreRecord(len(result.walkers), counts.total, counts.accurate, counts.candidate,
                          counts.failed, float(result.temperature_K or 0.0), stopped,
-                         window.lo, window.hi, _calibration_record(calibration))
+                         window.lo, window.hi, _calibration_record(calibration), trust)
 
 
 def calibrate(ctx: Context, surrogate: Callable[[], Any], measure: Any,

@@ -98,7 +98,7 @@ def _store_url(layout: CampaignDir, config: Any) -> str:
 
 def _reason(manifests: list[IterationManifest], config: Any, elapsed_s: float) -> str | None:
     facts = [IterationFacts.from_manifest(m) for m in manifests]
-    return stop_reason(facts, config.stop, elapsed_s)
+    return stop_reason(facts, config.stop, elapsed_s, config.select.target_force_error_eV_A)
 
 
 def run_iteration(layout: CampaignDir, config: Any, parts: Parts, store: Any,
@@ -161,6 +161,7 @@ def manifest_body(ctx: Context, progress: Progress, previous: IterationManifest 
         dataset=Dataset(tuple(data.train), tuple(data.test), content_hash(rows), held or None),
         metrics=progress.record(Stage.EVALUATE) or EvaluateRecord(),
         counts=iteration_counts(progress, previous), window=window,
+        trust=explored.trust if explored is not None else None,
         timings_s=progress.seconds(),
         seeds={"campaign": ctx.seed,
                "stages": {s.value: ctx.stage_seed(s.value) for s in stages_for(ctx.iteration)}},

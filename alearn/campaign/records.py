@@ -120,6 +120,24 @@ class Calibration:
 
 
 @dataclass(frozen=True)
+class TrustRecord:
+    """What an iteration records of its target-derived window and the fit behind it."""
+
+    target_eV_A: float
+    lo: float
+    hi: float
+    source: str                                  # "validation" or the fallback's reason
+    frames: int = 0                              # validation frames fitted on
+    scale: float = 1.0                           # pooled slope a (predicted = a × raw)
+    per_element: Mapping[str, float] = field(default_factory=dict)
+    spearman: float | None = None                # atomic raw measure vs true error
+    frame_spearman: float | None = None          # frame predicted vs true force RMSE
+    miscalibration_area: float | None = None     # 0 (perfect) … 0.5
+    validation_force_rmse_eV_A: float | None = None   # of the exploring model on those frames
+    predicted_force_rmse_eV_A: float | None = None    # what the calibration predicts for them
+
+
+@dataclass(frozen=True)
 class ExploreRecord:
     """An exploration: counts of the frames as the explorer classified them in its window."""
 
@@ -133,6 +151,7 @@ class ExploreRecord:
     lo: float | None = optional()
     hi: float | None = optional()
     calibration: Calibration | None = optional()
+    trust: TrustRecord | None = optional()       # [select] target_force_error_eV_A
     details: Mapping[str, Any] = details_field()
 
 
@@ -291,6 +310,7 @@ class IterationManifest:
     metrics: EvaluateRecord = EvaluateRecord()
     counts: Counts = Counts()
     window: Window | None = optional()
+    trust: TrustRecord | None = optional()        # how the window came from the target
     timings_s: dict[str, float] = field(default_factory=dict)
     seeds: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
@@ -324,5 +344,5 @@ def read_manifests(layout: Any) -> list[IterationManifest]:
 
 __all__ = ["AugmentRecord", "Calibration", "ContactRecord", "Counts", "Dataset", "EvaluateRecord",
            "ExploreRecord", "Failure", "FrameError", "IterationManifest", "LabelRecord", "Metrics",
-           "RECORD_VERSION", "SelectRecord", "TrainRecord", "Window", "from_json", "read_manifests",
+           "RECORD_VERSION", "SelectRecord", "TrainRecord", "TrustRecord", "Window", "from_json", "read_manifests",
            "to_json"]

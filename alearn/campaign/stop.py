@@ -17,26 +17,50 @@ class IterationFacts:
     accurate_ratio: float | None       # accurate / explored frames (None: no exploration)
     force_rmse_eV_A: float | None      # test force RMSE (None: no test data)
     reference_total: int               # reference calculations so far, campaign-wide
+    validation_force_rmse_eV_A: float | None = None   # on the validation set (None: none yet)
 
     @classmethod
     def from_manifest(cls, manifest: IterationManifest) -> "IterationFacts":
         counts = manifest.counts
         ratio = counts.accurate / counts.frames if counts.frames else None
-        test = manifest.metrics.test
+        test, held = manifest.metrics.test, manifest.metrics.validation
         return cls(iteration=manifest.iteration, accurate_ratio=ratio,
                    force_rmse_eV_A=None if test is None else test.force_rmse_eV_A,
-                   reference_total=counts.reference_total)
+                   reference_total=counts.reference_total,
+                   validation_force_rmse_eV_A=None if held is None else held.force_rmse_eV_A)
 
 
 def stop_reason(history: Sequence[IterationFacts], rules: StopConfig,
-                elapsed_s: float) -> str | None:
-    """Why the campaign stops after the last iteration of ``history``, or ``None``."""
+                elapsed_s: float, target_eV_A: float | None = None) -> str | None:
+    """Why the campaign stops after the last iteration of ``history``, or ``None``;
+    ``target_eV_A``: ``[select] target_force_error_eV_A`` (its accuracy rule applies)."""
     if not history or history[-1].iteration == 0:
         return None                     # iteration 0 (the initial data) never ends a campaign
     last = history[-1]
-    checks = (_accurate(history, rules), _force(last, rules), _budget(last, rules),
+    checks = (_target(history, rules, target_eV_A), _accurate(history, rules), _force(last, rules), _budget(last, rules),
               _iterations(last, rules), _walltime(elapsed_s, rules))
     return next((reason for reason in checks if reason is not None), None)
+
+
+def _target(history: Sequence[IterationFacts], rules: StopConfig,
+            target: float | None) -> str | None:
+    """Converged in the user's units: validation force RMSE <= target and at least
+    ``target_accurate_ratio`` of the explored frames predicted to meet it, for
+    ``accurate_iterations`` consecutive iterations."""
+    if target is None:
+        return None
+    recent = [h for h in history if h.iteration > 0][-rules.accurate_iterations:]
+    if len(recent) < rules.accurate_iterations:
+        return None
+    if all(h.validation_force_rmse_eV_A is not None and h.validation_force_rmse_eV_A <= target
+           and h.accurate_ratio is not None and h.accurate_ratio >= rules.target_accurate_ratio
+           for h in recent):
+        rmse = ", ".join(f"{h.validation_force_rmse_eV_A:.3f}" for h in recent)
+        ratios = ", ".join(f"{h.accurate_ratio:.2f}" for h in recent)
+        return (f"converged: validation force RMSE <= target {target} eV/Å ({rmse}) and accurate "
+                f"ratio >= {rules.target_accurate_ratio} ({ratios}) for "
+                f"{rules.accurate_iterations} consecutive iterations")
+    return None
 
 
 def _accurate(history: Sequence[IterationFacts], rules: StopConfig) -> str | None:

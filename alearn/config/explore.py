@@ -120,7 +120,9 @@ class SelectConfig:
     """Which explored structures go to the reference calculator."""
 
     measure: Any = option(factory=default_params(MEASURES, "max_force_std"), doc="uncertainty measure (a registered alearn.measures plugin; measure = \"name\" is short for a table with kind = \"name\"): max_force_std (eV/Å), relative_force_std (σ_F/(|F|+floor)), energy_std_per_atom (eV/atom), gpr_std (GP energy std, eV), extrapolation (descriptor excess in training ranges), combined (max of terms divided by their scales)", kinds=kinds_of(MEASURES))
-    trust: TrustConfig = option(factory=TrustConfig, doc="trust window")
+    target_force_error_eV_A: float | None = option(None, doc="the force error you need (per-component RMSE, as every reported force_rmse_eV_A): each iteration calibrates the measure to true force errors on the validation set and sets lo = target, hi = hi_factor × target, so accurate frames are those predicted to meet it; excludes trust and adaptive", unit="eV/Å", gt=0.0)
+    hi_factor: float = option(5.0, doc="with target_force_error_eV_A: hi = this × target (above: the model is too far off to trust the walker or to learn from the frame)", gt=1.0, le=1000.0)
+    trust: TrustConfig = option(factory=TrustConfig, doc="trust window in the measure's raw unit (when no target_force_error_eV_A is given)")
     budget: int = option(20, doc="maximum reference calculations per iteration", ge=1, safe_to_change=True)
     adaptive: Literal["off", "top_n", "calibrated"] = option("off", doc="adaptive lower level: off; top_n (the budget's most uncertain frames below hi are candidates even under lo); calibrated (lo from earlier iterations' predicted spread vs true error, set before exploration)")
     target_error: float = option(0.1, doc="calibrated: the true error (unit of the measure's force/energy) at which a structure should be labelled", gt=0.0)
@@ -131,6 +133,13 @@ class SelectConfig:
     close_contacts: CloseContactConfig = option(factory=CloseContactConfig, doc="close-contact correction set")
 
     def check(self) -> None:
+        if self.target_force_error_eV_A is not None:
+            if self.trust != TrustConfig():
+                raise Invalid("trust", "and target_force_error_eV_A exclude each other: the target "
+                              "sets the window (lo = target, hi = hi_factor × target); give one of them")
+            if self.adaptive != "off":
+                raise Invalid("adaptive", f"found {self.adaptive!r}, expected 'off' with "
+                              "target_force_error_eV_A (the target calibrates the window itself)")
         if self.adaptive != "calibrated":
             return
         from alearn import registry

@@ -8,11 +8,13 @@ true force errors on the validation frames (never trained on):
   scale per element a_t with E|ΔF_i|² = (a_t s_i)² (Gaussian maximum likelihood, 3 components;
   elements with fewer than ``min_atoms`` validation atoms take the pooled scale);
 - measures with a frame value only (GP or committee energy std, structure gradient std): one
-  scale with E[RMS_F²] = (a s)².
+  scale with E[RMS_F²] = (a s)² (RMS_F per component with ``aggregate = "component_rms"``).
 
 :class:`CalibratedMeasure` wraps the fitted measure so that every frame's value *is* its
 predicted force error in eV/Å — the RMS over atoms of a_t s_i (``aggregate = "rms"``, the
-quantity the validation force RMSE averages) or their maximum (``"max"``) — and its per-atom
+quantity the validation force RMSE averages) or their maximum (``"max"``); ``"component_rms"``
+is the RMS over atoms divided by √3, the per-component force RMSE of the frame, in the unit of
+every reported ``force_rmse_eV_A`` (what a campaign's target is compared with) — and its per-atom
 values are the predicted atomic errors.  The trust window is then plain:
 lo = target (below: predicted to meet the target), hi = ``hi_factor`` × target (above: the
 model is too far off for the frame to be worth a label — or for its trajectory to be trusted).
@@ -29,7 +31,7 @@ from ase import Atoms
 from alearn.select.calibration_quality import Quality, assess
 from alearn.select.protocol import Measure, MeasureValue
 
-Aggregate = Literal["rms", "max"]
+Aggregate = Literal["rms", "component_rms", "max"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,10 @@ class ForceCalibration:
             return MeasureValue(float(value.value) * self.scale, None)
         scale = np.array([self.scales.get(int(z), self.scale) for z in numbers])
         atomic = scale * np.asarray(value.per_atom, dtype=np.float64)
-        frame = np.sqrt(np.mean(atomic ** 2)) if self.aggregate == "rms" else atomic.max(initial=0.0)
+        if self.aggregate == "max":
+            frame = atomic.max(initial=0.0)
+        else:
+            frame = np.sqrt(np.mean(atomic ** 2) / (3.0 if self.aggregate == "component_rms" else 1.0))
         return MeasureValue(float(frame), atomic)
 
     def summary(self) -> dict[str, Any]:
@@ -61,6 +66,12 @@ class ForceCalibration:
                 "spearman": self.quality.spearman, "miscalibration_area": self.quality.miscalibration_area,
                 "frame_spearman": self.frame_spearman, "values": self.quality.n,
                 "frames": self.n_frames, "aggregate": self.aggregate}
+
+
+def identity_calibration(aggregate: Aggregate = "component_rms") -> ForceCalibration:
+    """Scale 1 for every element: the raw measure read as the predicted force error (the
+    documented fallback before any validation data exist)."""
+    return ForceCalibration({}, 1.0, True, aggregate, Quality(0, 1.0, float("nan"), float("nan")))
 
 
 def frame_rms(errors: np.ndarray) -> float:
@@ -76,6 +87,8 @@ def fit_force_calibration(values: Sequence[MeasureValue], frames: Sequence[Atoms
 
     per_atom = all(v.per_atom is not None for v in values)
     rms = np.array([frame_rms(e) for e in atom_errors])
+    if aggregate == "component_rms":
+        rms = rms / np.sqrt(3.0)
     if per_atom:
         symbols = [s for a in frames for s in a.get_chemical_symbols()]
         quality = assess(np.concatenate([v.per_atom for v in values]), np.concatenate(atom_errors),
@@ -145,4 +158,4 @@ def levels(target_eV_A: float, hi_factor: float) -> Levels:
 
 
 __all__ = ["CalibratedMeasure", "ForceCalibration", "Levels", "evaluate_frames",
-           "fit_force_calibration", "frame_rms", "levels"]
+           "fit_force_calibration", "frame_rms", "identity_calibration", "levels"]

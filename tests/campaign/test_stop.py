@@ -55,3 +55,25 @@ def test_facts_from_manifest() -> None:
     manifest = {"iteration": 2, "counts": {"frames": 10, "accurate": 7, "reference_total": 33},
                 "metrics": {"test": {"force_rmse_eV_A": 0.2}}}
     assert IterationFacts.from_manifest(IterationManifest.read(manifest)) == facts(2, 0.7, 0.2, 33)
+
+
+def held(i: int, ratio: float | None, rmse: float | None) -> IterationFacts:
+    return IterationFacts(iteration=i, accurate_ratio=ratio, force_rmse_eV_A=None,
+                          reference_total=10, validation_force_rmse_eV_A=rmse)
+
+
+def test_target_rule_needs_error_and_ratio_for_k_iterations() -> None:
+    rules = StopConfig(max_iterations=20)              # defaults: ratio 0.9, 2 iterations
+    ok, bad_ratio, bad_error = held(2, 0.95, 0.08), held(2, 0.85, 0.08), held(2, 0.95, 0.12)
+    assert stop_reason([held(0, None, None), held(1, 0.95, 0.08), ok], rules, 0.0) is None  # no target
+    for last in (bad_ratio, bad_error, held(2, 0.95, None)):
+        assert stop_reason([held(0, None, None), held(1, 0.95, 0.08), last], rules, 0.0, 0.1) is None
+    assert stop_reason([held(0, None, None), ok], rules, 0.0, 0.1) is None        # one iteration only
+    reason = stop_reason([held(0, None, None), held(1, 0.92, 0.09), ok], rules, 0.0, 0.1)
+    assert reason is not None and reason.startswith("converged") and "0.92, 0.95" in reason
+
+
+def test_facts_read_the_validation_error() -> None:
+    manifest = {"iteration": 1, "counts": {"frames": 10, "accurate": 9},
+                "metrics": {"validation": {"structures": 3, "force_rmse_eV_A": 0.05}}}
+    assert IterationFacts.from_manifest(IterationManifest.read(manifest)).validation_force_rmse_eV_A == 0.05
