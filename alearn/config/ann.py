@@ -76,6 +76,8 @@ class TrainConfig:
     weight_decay: float = option(0.0, doc="weight decay (adamw)", ge=0.0)
     batch_size: int = option(16, doc="structures per mini-batch", ge=1)
     patience: int = option(100, doc="stop when the validation error has not improved for this many epochs (0: never stop early; the best-validation weights are kept either way)", ge=0)
+    replay: float = option(0.0, doc="bounded training cost per iteration: a warm-started training sees the new rows (labelled since the previous model) plus a random sample of replay × as many old rows (at least replay_min), drawn afresh every iteration, instead of every row; its work then scales with the new data, not the whole data set (derived copies travel with their parent; early stopping on validation_fraction of those rows). 0: every row, every iteration", ge=0.0, le=1000.0)
+    replay_min: int = option(32, doc="smallest number of old structures replayed when replay > 0 (all of them while there are fewer)", ge=0)
     validation_fraction: float = option(0.1, doc="fraction of the training data held out for validation when no validation set is given", ge=0.0, lt=1.0)
     bootstrap: bool = option(False, doc="train each member on its own bootstrap resample of the training set")
     device: Literal["cpu", "cuda"] = option("cpu", doc="where training runs")

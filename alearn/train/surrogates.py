@@ -14,6 +14,7 @@ from alearn.config.ann import CommitteeConfig
 from alearn.config.gpr import GprConfig
 from alearn.errors import UserError
 from alearn.models.protocol import Trained, TrainRequest, TrainSummary
+from alearn.train.incremental import latest_iteration, replay_subset
 
 
 class CommitteeSurrogate:
@@ -42,14 +43,33 @@ class CommitteeSurrogate:
                 warm = None
         epochs = request.train.epochs
         progress = request.progress
+        rows, replay = self._rows(request, warm)
         model, report = train_committee(
-            request.rows, [], request.descriptor, self.params, request.train, seed=request.seed,
+            rows, [], request.descriptor, self.params, request.train, seed=request.seed,
             warm_start=warm,
             progress=None if progress is None else lambda epoch, record: progress(epoch + 1, epochs))
+        model.metadata["training"]["seen_through_iteration"] = latest_iteration(request.rows)
         details = {"epochs": report.epochs, "seconds_per_epoch": round(report.seconds_per_epoch, 4),
                    "hidden": list(report.hidden), "n_valid": report.n_valid,
                    "valid": report.valid_metrics}
+        if replay is not None:
+            details["replay"] = {"new": replay.new, "replayed": replay.replayed, "old": replay.old}
         return Trained(model, TrainSummary(report.n_train, warm is not None, reason, details))
+
+    @staticmethod
+    def _rows(request: TrainRequest, warm: Any) -> tuple[list[Any], Any]:
+        """Every row, or (``[train] replay`` > 0 and a warm start) the new rows and a replayed
+        sample of the old ones (:func:`alearn.train.incremental.replay_subset`)."""
+        cfg = request.train
+        if warm is None or cfg.replay <= 0:
+            return list(request.rows), None
+        import numpy as np
+
+        seen = warm.metadata.get("training", {}).get("seen_through_iteration")
+        if seen is None:  # a model from before this key: its data end one iteration back
+            seen = latest_iteration(request.rows) - 1
+        return replay_subset(request.rows, int(seen), cfg.replay, cfg.replay_min,
+                             np.random.default_rng([request.seed, 17]))
 
     def calculator_options(self) -> dict[str, Any]:
         return {"dtype": self.params.dtype, "skin_A": self.params.skin_A}
