@@ -9,6 +9,7 @@ set (``[evaluate] test_file``: frames of EMT Langevin MD at 900 K from the same 
 trained on) and on the campaign's fixed validation set.
 
     OMP_NUM_THREADS=1 python benchmarks/train_replay_cost.py --iterations 16 --out /tmp/replay
+    python benchmarks/train_replay_cost.py --table /tmp/replay /tmp/replay-s2 ...   # markdown
 """
 
 from __future__ import annotations
@@ -151,6 +152,30 @@ def trained_on(directory: Path) -> list[dict[str, Any]]:
     return out
 
 
+def _ms(values: Sequence[float], digits: int) -> str:
+    import numpy as np
+
+    x = np.asarray(values, dtype=float)
+    return f"{x.mean():.{digits}f}" + (f" ± {x.std(ddof=1):.{digits}f}" if x.size > 1 else "")
+
+
+def table(directories: Sequence[Path]) -> str:
+    """Markdown: per iteration, mean ± sd over the runs in ``directories`` of both arms."""
+    runs = [json.loads((d / "result.json").read_text()) for d in directories]
+    head = ("| iteration | rows in the data set | structures trained on (all / replay) | train stage s "
+            "(all / replay) | iteration wall s (all / replay) | held-out force RMSE eV/Å "
+            "(all / replay) |\n|---|---|---|---|---|---|")
+    lines = [head]
+    for k in range(len(runs[0]["all-rows"])):
+        arms = {a: [r[a][k] for r in runs] for a in ("all-rows", "replay")}
+        cell = {key: " / ".join(_ms([row[key] for row in arms[a]], d) for a in arms)
+                for key, d in (("n_trained", 0), ("train_s", 2), ("wall_s", 2),
+                               ("file_force_rmse", 3))}
+        lines.append(f"| {k} | {arms['replay'][0]['n_rows']} | {cell['n_trained']} | "
+                     f"{cell['train_s']} | {cell['wall_s']} | {cell['file_force_rmse']} |")
+    return "\n".join(lines)
+
+
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iterations", type=int, default=16)
@@ -159,12 +184,19 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--replay-min", type=int, default=16)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--test-frames", type=int, default=40)
-    parser.add_argument("--out", type=Path, required=True)
-    return parser.parse_args(argv)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--table", type=Path, nargs="+", help="print the markdown table of these runs")
+    args = parser.parse_args(argv)
+    if not args.table and args.out is None:
+        parser.error("give --out (run) or --table DIR ... (print)")
+    return args
 
 
 def main() -> None:
     args = parse()
+    if args.table:
+        print(table(args.table))
+        return
     args.out.mkdir(parents=True, exist_ok=True)
     if not (args.out / "test.extxyz").exists():
         test_trajectory(args.out / "test.extxyz", args.test_frames, seed=12345)
