@@ -17,7 +17,8 @@ from typing import Any
 CAMPAIGNS = Path(__file__).resolve().parents[2] / "campaigns"
 
 #: run name → (shipped campaign, overrides: section → key → value) that keep every stage but
-#: shorten the run; "-rollback" tightens the trust window so walkers fail, roll back and stop
+#: shorten the run; "-rollback" tightens the trust window (a tiny target) so walkers fail, roll
+#: back and stop
 QUICK: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
     "h2-gpr": ("h2-gpr", {"stop": {"max_iterations": 2}}),
     "cu-emt": ("cu-emt", {
@@ -31,7 +32,7 @@ QUICK: dict[str, tuple[str, dict[str, dict[str, Any]]]] = {
     "water-cluster-xtb-rollback": ("water-cluster-xtb", {
         "stop": {"max_iterations": 1}, "train": {"epochs": 10},
         "explore": {"stages": [{"temperature_K": 500.0, "steps": 65}]},
-        "select": {"trust": {"lo": 0.1, "hi": 0.45}}}),
+        "select": {"target_force_error_eV_A": 0.03, "hi_factor": 3.0}}),
 }
 
 

@@ -88,3 +88,27 @@ def test_learning_curve_is_on_one_fixed_prefix_of_the_set() -> None:
     assert curve[0].force_rmse_eV_A == pytest.approx(np.sqrt((0.16 + 0.04) / 2))
     assert curve[1].force_rmse_eV_A == pytest.approx(0.2)     # the late frame is not in it
     assert [p.iteration for p in learning_curve(manifests, frames=3)] == [2]
+
+
+def test_real_campaign_records_validation_and_the_calibrated_window(tmp_path) -> None:
+    """The main example, shortened: iteration 1 uses the fallback, iteration 2 a window fitted on
+    iteration 1's validation frames; both record it, and the validation rows stay untrained."""
+    from quick_campaigns import quick_toml
+
+    from alearn.campaign.layout import CampaignDir
+    from alearn.campaign.loop import run_campaign
+    from alearn.campaign.snapshot import verify_all
+    from alearn.campaign.trusting import FALLBACK
+
+    toml = quick_toml("water-cluster-xtb", tmp_path)
+    text = toml.read_text().replace("max_iterations = 1", "max_iterations = 2")
+    toml.write_text(text)
+    run_campaign(toml, directory=tmp_path / "run")
+    manifests = verify_all(CampaignDir(tmp_path / "run"))
+    first, second = manifests[1], manifests[2]
+    assert first["trust"]["source"] == FALLBACK and second["trust"]["source"] == "validation"
+    assert second["trust"]["frames"] == 3 and set(second["trust"]["per_element"]) == {"H", "O"}
+    for m in (first, second):
+        assert (m["window"]["lo"], m["window"]["hi"]) == (m["trust"]["lo"], m["trust"]["hi"]) == (0.25, 1.25)
+        assert not set(m["dataset"]["validation_ids"]) & set(m["dataset"]["train_ids"])
+    assert second["counts"]["validation"] == 3 and second["metrics"]["validation"]["structures"] == 6
