@@ -213,6 +213,44 @@ def summarise(result: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def sent_fraction(curve: Sequence[dict[str, Any]], last: int = 3) -> float | None:
+    """Reference calls (selected + validation frames) per explored frame over the last
+    ``last`` iterations of a surrogate arm (None for arms without exploration)."""
+    tail = [p for p in curve[1:] if p.get("explored")][-last:]
+    explored = sum(p["explored"] for p in tail)
+    if not explored:
+        return None
+    spent = tail[-1]["reference"] - (curve[len(curve) - len(tail) - 1]["reference"])
+    return spent / explored
+
+
+def _fmt(x: Any, digits: int = 2) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
+def table(result: dict[str, Any]) -> list[str]:
+    """Markdown rows of one system: per target and baseline, what each seed needed and the
+    ratio baseline/active (mean ± sd, min; '≥ r' where the baseline never stayed below)."""
+    lines = []
+    for row in summarise(result):
+        per = row["per_seed"]
+        active = ", ".join("—" if v["active"] is None else str(v["active"]) for v in per.values())
+        base = ", ".join("—" if v[row["baseline"] if row["baseline"] != "C" else "B"] is None
+                         else str(v[row["baseline"] if row["baseline"] != "C" else "B"])
+                         for v in per.values())
+        ratios = ", ".join(_fmt(v["ratio"]) if v["ratio"] is not None
+                           else (f"≥ {v['ratio_at_least']:.2f}" if v["ratio_at_least"] else "—")
+                           for v in per.values())
+        spread = (f"{_fmt(row['ratio_mean'])} ± {_fmt(row['ratio_std'])} (min {_fmt(row['ratio_min'])})"
+                  if row["ratio_mean"] is not None else "—")
+        lines.append(f"| {result['system']} | {row['target']:.4g} | {row['baseline']} | {active} | "
+                     f"{base} | {ratios} | {spread} | {row['seeds_both_reached']}/{len(per)} |")
+    sent = [sent_fraction(arms["active"]["curve"]) for arms in result["runs"].values() if "active" in arms]
+    lines.append(f"| {result['system']} | sent / explored, active arm, last 3 iterations | | "
+                 + ", ".join(_fmt(100 * x, 1) + " %" for x in sent if x is not None) + " | | | | |")
+    return lines
+
+
 def log(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')} load {os.getloadavg()[0]:.1f}] {text}", flush=True)
 
@@ -220,6 +258,8 @@ def log(text: str) -> None:
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("systems", nargs="+", choices=sorted(S.systems()))
+    parser.add_argument("--table", action="store_true",
+                        help="print the markdown table of OUT/SYSTEM/result.json and exit")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--arms", nargs="+", default=["active", "A", "A-plain", "B"],
                         help="active, A, A-plain, B, or any strategy name")
@@ -240,6 +280,12 @@ def main() -> None:
     args = parse()
     args.out.mkdir(parents=True, exist_ok=True)
     args.cache = args.cache or args.out / "cache"
+    if args.table:
+        print("| system | target eV/Å | baseline | active needed | baseline needed | ratio per seed "
+              "| ratio mean ± sd | seeds |\n|---|---|---|---|---|---|---|---|")
+        for name in args.systems:
+            print("\n".join(table(json.loads((args.out / name / "result.json").read_text()))))
+        return
     for name in args.systems:
         result = run_system(name, args)
         for row in result["summary"]:

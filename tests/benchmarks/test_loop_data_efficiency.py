@@ -85,3 +85,21 @@ def test_baseline_a_shares_the_active_explorer_and_a_plain_drops_the_bias() -> N
     assert arms["A-plain"].bias == 0.0 and arms["B"].pool == "reference"
     plain = bench.arm_strategies(bench.STRATEGIES["gf-maxdet"], ["active", "A-plain"])
     assert "A-plain" not in plain
+
+
+def test_table_reports_ratios_per_seed_and_the_sent_fraction() -> None:
+    bench = _module()
+    def arm(points):
+        curve = _curve(points)["curve"]
+        for p in curve[1:]:
+            p["explored"] = 100
+        return {"curve": curve}
+    runs = {"1": {"active": arm([(4, 1.0), (8, 0.04), (9, 0.03), (10, 0.02)]),
+                  "A": arm([(4, 1.0), (8, 0.5), (12, 0.04), (16, 0.03)]),
+                  "B": arm([(4, 1.0), (8, 0.5), (12, 0.2), (16, 0.1)])}}
+    lines = bench.table({"system": "toy", "targets": [0.05], "runs": runs})
+    vs_a = next(line for line in lines if "| A |" in line)
+    assert "| 8 | 12 | 1.50 |" in vs_a
+    vs_b = next(line for line in lines if "| B |" in line)
+    assert "≥ 2.00" in vs_b and "| 0/1 |" in vs_b
+    assert "2.0 %" in lines[-1]  # 6 calls over 300 explored frames in the last 3 iterations
