@@ -70,7 +70,7 @@ def run(atoms, members: int, dtype: str, steps: int, analytic: bool = True,
             "steps": steps, "seconds": elapsed, "cpu_seconds": cpu,
             "atom_steps_per_s": len(atoms) * steps / elapsed,
             "atom_steps_per_cpu_s": len(atoms) * steps / cpu,
-            "neighbour_builds": calc._verlet.builds}
+            "neighbour_builds": calc.evaluate._verlet.builds}
 
 
 def best_of(repeat: int, *args, **kwargs) -> dict:
