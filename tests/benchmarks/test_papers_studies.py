@@ -1,6 +1,7 @@
-"""Bookkeeping of the seed 003 study (benchmarks/papers/), not its figures: fragments drawn up
-to an atom budget from distinct centres, and the reference force on a fragment's centre
-converging to the bulk one with the radius."""
+"""Bookkeeping of the seed 003 and seed 001 studies (benchmarks/papers/), not their figures:
+fragments drawn up to an atom budget from distinct centres, the reference force on a fragment's
+centre converging to the bulk one with the radius, and a close-contact set that stays between
+the data's shortest distance and the walkers' limit."""
 
 from __future__ import annotations
 
@@ -16,14 +17,15 @@ PAPERS = Path(__file__).resolve().parents[2] / "benchmarks" / "papers"
 @pytest.fixture()
 def studies(monkeypatch, tmp_path):
     monkeypatch.syspath_prepend(str(PAPERS))
-    for name in ("common", "seed003_fragments"):
+    for name in ("common", "seed003_fragments", "seed001_close_contacts"):
         sys.modules.pop(name, None)
     import common
+    import seed001_close_contacts
     import seed003_fragments
 
     monkeypatch.setattr(common, "CACHE", tmp_path)
-    yield common, seed003_fragments
-    for name in ("common", "seed003_fragments"):
+    yield common, seed003_fragments, seed001_close_contacts
+    for name in ("common", "seed003_fragments", "seed001_close_contacts"):
         sys.modules.pop(name, None)
 
 
@@ -38,7 +40,7 @@ def _rattled(cu, n: int, seed: int) -> list:
 
 
 def test_fragments_fill_the_atom_budget_from_distinct_centres(studies):
-    common, cu = studies
+    common, cu, _ = studies
     parents = _rattled(cu, 2, 0)
     frags, centres = cu.fragments(parents, 200, None, np.random.default_rng(1))
     total = sum(len(f) for f in frags)
@@ -49,7 +51,7 @@ def test_fragments_fill_the_atom_budget_from_distinct_centres(studies):
 
 
 def test_centre_force_converges_with_the_fragment_radius(studies):
-    common, cu = studies
+    common, cu, _ = studies
     parents, _ = common.label(_rattled(cu, 1, 2), cu.reference())
     errors = []
     for radius in (4.0, 6.5):
@@ -58,3 +60,13 @@ def test_centre_force_converges_with_the_fragment_radius(studies):
         errors.append(cu.centre_force_error(rows, centres, parents).mean())
     assert errors[1] < 0.1 * errors[0]
     assert errors[0] > 0.01                           # R = Rc: fragment forces are not bulk forces
+
+
+def test_close_contact_rows_sit_below_the_data_and_above_the_limit(studies):
+    common, cu, cc = studies
+    train, _ = common.label(_rattled(cu, 2, 4), cu.reference())
+    rows, facts = cc.correction_rows(train, 2, seed=0)
+    assert 1 <= len(rows) <= 2
+    assert facts["contact_max_A"] <= facts["data_min_A"] - 0.1 + 1e-6
+    assert facts["contact_min_A"] >= 0.6 * 2 * 1.32 - 1e-3
+    assert facts["pressure_max_GPa"] > 10.0            # compressed cells: high pressure
