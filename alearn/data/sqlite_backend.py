@@ -20,7 +20,6 @@ import json
 import os
 import sqlite3
 import tempfile
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +46,9 @@ _COLUMNS = ("id, numbers, positions, cell, pbc, initial_magmoms, initial_charges
             "momenta, constraints, calculator, energy, forces, stress, key_value_pairs, data")
 _PLACEHOLDERS = ", ".join("?" * 33)
 _TIMEOUT_S = 60.0
+#: page cache per connection (KiB; SQLite's default is 2 000): the key-value indices of a large
+#: store are updated at random places (hash values), which a small cache reads again and again
+_CACHE_KIB = 65536
 #: the data column of a row without data (decoding it is skipped)
 _NO_DATA = object_to_bytes({})
 #: pbc flags by the column's bit pattern (x = 1, y = 2, z = 4)
@@ -98,6 +100,7 @@ class SqliteBackend:
         if self._con is None:
             self._con = sqlite3.connect(self.path, timeout=_TIMEOUT_S, isolation_level=None,
                                         check_same_thread=False)  # one user at a time
+            self._con.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
         return self._con
 
     def close(self) -> None:
@@ -159,7 +162,8 @@ class SqliteBackend:
         out = [int(i) if i is not None else next(fresh) for i in wanted]
         stamp, user = _now(), os.getenv("USER")
         con.executemany(f"INSERT INTO systems VALUES ({_PLACEHOLDERS})",
-                        [_system_values(row, row_id, stamp, user) for row, row_id in zip(rows, out)])
+                        [_system_values(row, row_id, unique, stamp, user)
+                         for row, row_id, unique in zip(rows, out, _unique_ids(len(rows)))])
         con.executemany("INSERT INTO species VALUES (?, ?, ?)",
                         [(z, n, i) for row, i in zip(rows, out) for z, n in _species(row.atoms.numbers)])
         con.executemany("INSERT INTO keys VALUES (?, ?)",
@@ -273,6 +277,12 @@ def _blob(array: Any, dtype: Any = np.float64) -> bytes | None:
                                                             copy=False).tobytes()
 
 
+def _unique_ids(count: int) -> list[str]:
+    """``count`` random 128-bit hex ids (ASE's ``unique_id`` column), from one system call."""
+    text = os.urandom(16 * count).hex()
+    return [text[32 * k:32 * (k + 1)] for k in range(count)]
+
+
 def _species(numbers: np.ndarray) -> list[tuple[int, int]]:
     """(Z, count) in order of first appearance, as ASE's ``count_atoms`` gives them."""
     seen: dict[int, int] = {}
@@ -281,7 +291,8 @@ def _species(numbers: np.ndarray) -> list[tuple[int, int]]:
     return list(seen.items())
 
 
-def _system_values(row: NewRow, row_id: int | None, stamp: float, user: str | None) -> tuple:
+def _system_values(row: NewRow, row_id: int | None, unique_id: str, stamp: float,
+                   user: str | None) -> tuple:
     atoms = row.atoms
     numbers = atoms.numbers
     cell = atoms.cell.array
@@ -294,7 +305,7 @@ def _system_values(row: NewRow, row_id: int | None, stamp: float, user: str | No
     volume = abs(float(np.linalg.det(cell)))
     mass = float(masses.sum()) if masses is not None else float(atomic_masses[numbers].sum())
     return (
-        row_id, uuid.uuid4().hex, stamp, stamp, user,
+        row_id, unique_id, stamp, stamp, user,
         _blob(numbers, np.int32), _blob(atoms.positions), _blob(cell),
         int(np.dot(atoms.pbc, [1, 2, 4])),
         _blob(arrays.get("initial_magmoms")), _blob(charges), _blob(masses),

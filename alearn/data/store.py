@@ -342,10 +342,18 @@ def _key_values(provenance: Provenance, digest: str, origin: str | None) -> dict
     return keys
 
 
+#: first characters (after leading white space) of every text ``int``/``float`` accept, and of
+#: ``True``/``False``: a text starting otherwise reads as text without trying to parse it
+_NUMBER_STARTS = frozenset("+-.0123456789iInNTF")
+
+
 def _reads_as_number(text: str) -> bool:
     """Whether ASE's database would read ``text`` back as a number or a boolean."""
     from ase.db.core import convert_str_to_int_float_bool_or_str
 
+    first = text.lstrip()[:1]
+    if first.isascii() and first not in _NUMBER_STARTS:  # int() also reads non-ASCII digits
+        return False
     return not isinstance(convert_str_to_int_float_bool_or_str(text), str)
 
 

@@ -33,15 +33,18 @@ def voigt_stress(stress: np.ndarray | None) -> np.ndarray | None:
 def _geometry_problem(atoms: Atoms) -> str | None:
     if len(atoms) == 0:
         return "the structure has no atoms"
-    if not np.all(np.isfinite(atoms.positions)):
+    if not np.isfinite(atoms.positions).all():
         return "positions contain NaN or infinite values"
     cell = atoms.cell.array
-    if not np.all(np.isfinite(cell)):
+    if not np.isfinite(cell).all():
         return "the cell contains NaN or infinite values"
+    pbc = atoms.pbc
+    if not pbc.any():
+        return None
     for axis in range(3):
-        if atoms.pbc[axis] and np.linalg.norm(cell[axis]) == 0.0:
+        if pbc[axis] and not cell[axis].any():
             return f"periodic along cell vector {axis + 1}, but that cell vector is zero"
-    if atoms.pbc.all() and abs(atoms.cell.volume) < 1e-9:
+    if pbc.all() and abs(atoms.cell.volume) < 1e-9:
         return "periodic in 3D, but the cell has zero volume"
     return None
 
@@ -56,13 +59,13 @@ def _labels_problem(labels: Labels, natoms: int) -> str | None:
         forces = np.asarray(labels.forces, dtype=float)
         if forces.shape != (natoms, 3):
             return f"forces have shape {forces.shape}, expected ({natoms}, 3) for {natoms} atoms"
-        if not np.all(np.isfinite(forces)):
+        if not np.isfinite(forces).all():
             return "forces contain NaN or infinite values"
     if labels.stress is not None:
         stress = np.asarray(labels.stress, dtype=float)
         if stress.shape not in ((6,), (3, 3)):
             return f"stress has shape {stress.shape}, expected (6,) (Voigt) or (3, 3)"
-        if not np.all(np.isfinite(stress)):
+        if not np.isfinite(stress).all():
             return "stress contains NaN or infinite values"
     return None
 
@@ -146,8 +149,8 @@ def problem(atoms: Atoms, labels: Labels, min_distance_A: float) -> str | None:
 
 def _hash_parts(atoms: Atoms, labels: Labels) -> Iterator[bytes]:
     def rounded(values: object, name: str) -> bytes:
-        array = np.round(np.asarray(values, dtype=float), _HASH_DECIMALS[name]) + 0.0
-        return name.encode() + np.ascontiguousarray(array).tobytes()
+        array = np.asarray(values, dtype=float).round(_HASH_DECIMALS[name]) + 0.0
+        return name.encode() + array.tobytes()  # tobytes() is C order whatever the layout
 
     yield np.asarray(atoms.numbers, dtype=np.int64).tobytes()
     yield rounded(atoms.positions, "positions")
