@@ -4,6 +4,9 @@ The store itself refuses what is malformed (non-finite numbers, wrong shapes, at
 each other).  The gate refuses what is well-formed but cannot be right:
 
 * a **force** larger than ``max_force_eV_A`` on any atom;
+* an **energy** larger in magnitude than any code can give for those atoms
+  (:func:`absolute_energy_bound`), which needs no data: it is what refuses a lone absurd
+  energy imported into an empty store;
 * an **energy per atom** further than ``max_energy_deviation_eV_atom`` from what is expected of
   the structure's composition.  Expected is, in this order: the median energy per atom of the
   reference structures of the same composition (at least :data:`MIN_SAME_COMPOSITION` of them);
@@ -32,6 +35,8 @@ from ase.data import atomic_numbers, chemical_symbols
 from alearn.data.backend import EnergyRow, composition_of
 from alearn.data.records import Labels, LabelledStructure
 
+#: the Thomas–Fermi total energy of a neutral atom is -0.7687 Z^(7/3) hartree (this, in eV)
+THOMAS_FERMI_EV = 0.7687 * 27.211386
 #: same-composition structures needed before their median energy per atom is trusted
 MIN_SAME_COMPOSITION = 3
 #: relative size of a composition's component outside the span of the fitted ones, below which
@@ -49,12 +54,15 @@ class GateLimits:
     max_force_eV_A: float = 1000.0
     max_energy_deviation_eV_atom: float = 10.0
     reference_energies_eV: Mapping[str, float] | None = None
+    absolute_energy_scale: float = 2.0
+    absolute_energy_margin_eV_atom: float = 100.0
 
     @classmethod
     def from_config(cls, store: Any) -> "GateLimits":
         """The limits of a ``[store]`` section (:class:`alearn.config.store.StoreConfig`)."""
         return cls(bool(store.label_gate), float(store.max_force_eV_A),
-                   float(store.max_energy_deviation_eV_atom), dict(store.reference_energies_eV))
+                   float(store.max_energy_deviation_eV_atom), dict(store.reference_energies_eV),
+                   float(store.absolute_energy_scale), float(store.absolute_energy_margin_eV_atom))
 
     def element_energies(self) -> dict[int, float]:
         return {atomic_numbers[k]: float(v) for k, v in (self.reference_energies_eV or {}).items()}
@@ -134,11 +142,48 @@ def _fractions(composition: Composition, elements: Sequence[int]) -> list[float]
     return [counts.get(z, 0) / natoms for z in elements]
 
 
+def absolute_energy_bound(numbers: np.ndarray, limits: GateLimits) -> float:
+    """The largest |energy| (eV) any reference code can give for atoms ``numbers``, whatever
+    the data: ``scale`` × Σ 20.92 eV · Z^(7/3) + ``margin`` × number of atoms.
+
+    The Thomas–Fermi energy of a neutral atom, -0.7687 Z^(7/3) Ha, is larger in magnitude than
+    its non-relativistic total energy for every Z (the Scott and exchange corrections both
+    reduce it: O -98 Ha vs -75 Ha, Cu -1 986 vs -1 639, Au -20 585 vs -17 865); relativity adds
+    a few per cent to heavy atoms (Au ≈ -19 035 Ha), well inside a scale of 2.  All-electron codes
+    (FHI-aims, Gaussian, ORCA, …) give energies near the sum of the atoms' total energies —
+    about -2 040 eV per O atom, -44 600 eV per Cu atom — and binding changes them by a few eV per
+    atom; pseudopotential codes (VASP ≈ -3.7 eV/atom for Cu, Quantum ESPRESSO, CP2K) and
+    semi-empirical ones (xTB ≈ -46 eV/atom for water) give far smaller magnitudes.  The margin
+    per atom leaves room for codes whose zero is not the isolated atoms (force fields, EMT, a
+    compressed structure's positive energy).  The bound is loose for heavy atoms (a lone Au atom
+    may have |E| up to 1.1 × 10⁶ eV); the relative test against the campaign's own data is the
+    sharp one."""
+    z = np.asarray(numbers, dtype=float)
+    return float(limits.absolute_energy_scale * THOMAS_FERMI_EV * np.sum(z ** (7.0 / 3.0))
+                 + limits.absolute_energy_margin_eV_atom * len(z))
+
+
+def _absolute_energy_problem(numbers: np.ndarray, energy: float, limits: GateLimits) -> str | None:
+    bound = absolute_energy_bound(numbers, limits)
+    if abs(energy) <= bound:
+        return None
+    return (f"the energy, {energy:.6g} eV for {len(numbers)} atoms, is larger in magnitude than "
+            f"{bound:.6g} eV, beyond what any reference code gives for these elements (even an "
+            "all-electron total energy; [store] absolute_energy_scale, "
+            "absolute_energy_margin_eV_atom)")
+
+
 def label_problem(numbers: np.ndarray, labels: Labels, limits: GateLimits,
                   reference: EnergyReference | None) -> str | None:
     """Why these labels are not plausible (``None``: they pass)."""
     if not limits.enabled:
         return None
+    energy_value = labels.energy
+    if (len(numbers) and isinstance(energy_value, (int, float, np.floating, np.integer))
+            and not isinstance(energy_value, bool) and np.isfinite(float(energy_value))):
+        absurd = _absolute_energy_problem(numbers, float(energy_value), limits)
+        if absurd is not None:
+            return absurd
     if labels.forces is not None:  # malformed labels are left to the store's own checks
         forces = np.asarray(labels.forces, dtype=float)
         if forces.shape == (len(numbers), 3) and forces.size and np.all(np.isfinite(forces)):

@@ -8,7 +8,8 @@ from ase import Atoms
 from ase.build import molecule
 
 from alearn.data.backend import EnergyRow, composition_of
-from alearn.data.gate import EnergyReference, GateLimits, label_problem, screen
+from alearn.data.gate import (EnergyReference, GateLimits, absolute_energy_bound, label_problem,
+                               screen)
 from alearn.data.records import Labels, LabelledStructure, Provenance, Source
 
 LIMITS = GateLimits()
@@ -27,7 +28,7 @@ def test_same_composition_median_judges_new_labels() -> None:
     assert label_problem(water.numbers, Labels(-14.0), LIMITS, reference) is None
     # a close contact several eV above equilibrium is physics, not an absurd label
     assert label_problem(water.numbers, Labels(-14.2 + 3 * 8.0), LIMITS, reference) is None
-    reason = label_problem(water.numbers, Labels(1e6), LIMITS, reference)
+    reason = label_problem(water.numbers, Labels(300.0), LIMITS, reference)
     assert reason is not None and "median of 4 structures of the same composition" in reason
 
 
@@ -35,7 +36,7 @@ def test_too_few_rows_of_a_composition_judge_nothing() -> None:
     water = molecule("H2O")
     reference = EnergyReference(rows(water, [-14.2, 1e6]))
     assert reference.expected(composition_of(water.numbers)) is None
-    assert label_problem(water.numbers, Labels(5e5), LIMITS, reference) is None
+    assert label_problem(water.numbers, Labels(3000.0), LIMITS, reference) is None
 
 
 def test_per_element_fit_covers_new_compositions_in_its_span() -> None:
@@ -89,3 +90,46 @@ def test_screen_leaves_out_absurd_rows_and_their_children_in_any_order() -> None
     again = screen(list(reversed(data)), LIMITS)
     assert sorted(r.id for r in again.kept) == [1, 2, 4, 6]
     assert screen(data, GateLimits(enabled=False)).kept == tuple(data)
+
+
+HARTREE = 27.211386
+
+
+@pytest.mark.parametrize("atoms, energy, code", [
+    (molecule("H2O"), -5.070 * HARTREE, "GFN2-xTB water, -5.07 Ha"),
+    (molecule("H2O"), -76.43 * HARTREE, "all-electron water (FHI-aims, Gaussian), -76.4 Ha"),
+    (Atoms("O"), -75.07 * HARTREE, "all-electron O atom, ≈ -2 043 eV"),
+    (Atoms("Cu4", positions=[[0, 0, 0], [2.5, 0, 0], [0, 2.5, 0], [0, 0, 2.5]]), 4 * -3.7,
+     "VASP fcc Cu, -3.7 eV/atom"),
+    (Atoms("Cu4", positions=[[0, 0, 0], [2.5, 0, 0], [0, 2.5, 0], [0, 0, 2.5]]), 4 * -1653.0 * HARTREE,
+     "all-electron relativistic Cu, -1 653 Ha/atom"),
+    (Atoms("Au"), -19035.9 * HARTREE, "all-electron Dirac-Fock Au, -19 036 Ha"),
+    (Atoms("U"), -28000.0 * HARTREE, "all-electron relativistic U, ≈ -28 000 Ha"),
+    (Atoms("Si2", positions=[[0, 0, 0], [2.35, 0, 0]]), 2 * -7.93 * 13.605693,
+     "Quantum ESPRESSO Si, -7.93 Ry/atom"),
+    (Atoms("W"), -160.0 * 13.605693, "semicore W pseudopotential, ≈ -160 Ry"),
+    (molecule("H2O"), 3 * 80.0, "a force field's compressed water, +80 eV/atom"),
+])
+def test_energies_of_real_codes_pass_the_data_free_bound(atoms: Atoms, energy: float,
+                                                         code: str) -> None:
+    assert label_problem(atoms.numbers, Labels(energy), LIMITS, None) is None, code
+    assert label_problem(atoms.numbers, Labels(energy), LIMITS, EnergyReference([])) is None, code
+
+
+@pytest.mark.parametrize("atoms", [molecule("H2O"), Atoms("Cu4", positions=np.eye(4, 3) * 2.5),
+                                   Atoms("H")])
+def test_a_lone_absurd_energy_is_refused_without_any_data(atoms: Atoms) -> None:
+    for energy in (1e6, -1e6):
+        reason = label_problem(atoms.numbers, Labels(energy), LIMITS, EnergyReference([]))
+        assert reason is not None and "absolute_energy_scale" in reason
+    assert label_problem(atoms.numbers, Labels(1e6), GateLimits(enabled=False), None) is None
+    loose = GateLimits(absolute_energy_scale=100.0, absolute_energy_margin_eV_atom=1e6)
+    assert label_problem(atoms.numbers, Labels(1e6), loose, None) is None
+
+
+def test_the_data_free_bound_is_thomas_fermi_times_scale_plus_margin() -> None:
+    water = molecule("H2O").numbers
+    tf = 0.7687 * HARTREE * (8 ** (7 / 3) + 2)
+    assert absolute_energy_bound(water, LIMITS) == pytest.approx(2 * tf + 3 * 100.0)
+    limits = GateLimits(absolute_energy_scale=1.0, absolute_energy_margin_eV_atom=0.0)
+    assert absolute_energy_bound(water, limits) == pytest.approx(tf)

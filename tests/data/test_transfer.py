@@ -165,3 +165,24 @@ def test_export_import_round_trip_hashes_are_stable(tmp_path: Path) -> None:
         export_extxyz(store, tmp_path / "out.extxyz")
         report = import_files(store, [tmp_path / "out.extxyz"])[0]
     assert (report.inserted, report.existing, report.rejected) == (0, 60, ())
+
+
+@pytest.mark.parametrize("energy, code", [(1e6, 1), (-76.43 * 27.211386, 0), (-5.07 * 27.211386, 0)])
+def test_a_lone_energy_into_an_empty_store_is_judged_without_data(tmp_path: Path, capsys,
+                                                                  energy: float, code: int) -> None:
+    """1e6 eV for one water molecule is refused (exit 1, nothing stored); an all-electron
+    (-76.4 Ha) or xTB (-5.07 Ha) total energy of the same molecule is stored."""
+    from ase.build import molecule
+
+    water = molecule("H2O")
+    water.calc = SinglePointCalculator(water, energy=energy, forces=np.zeros((3, 3)))
+    path = tmp_path / "one.extxyz"
+    write(path, water, format="extxyz")
+    store = tmp_path / "s.db"
+    assert main(["import", str(path), "--into", str(store), "--quiet"]) == code
+    captured = capsys.readouterr()
+    with Store.open(store) as opened:
+        assert len(opened) == 1 - code
+    if code:
+        assert "absolute_energy_scale" in captured.out + captured.err
+        assert "nothing was imported" in captured.err

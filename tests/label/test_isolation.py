@@ -91,7 +91,8 @@ def test_exceptions_inside_the_child_keep_their_kind(tmp_path, store) -> None:
 
 
 def test_absurd_labels_are_invalid_and_never_stored(tmp_path, store) -> None:
-    """Against the same calculator's earlier results, a label 10⁶ eV off is refused."""
+    """A label 10⁶ eV off is refused (by the gate's data-free bound on |E|, before any
+    comparison with the same calculator's earlier results)."""
     from faultase import FaultyEMT
 
     options = {"rate": 0.5, "faults": ["absurd"], "seed": 3}
@@ -102,7 +103,7 @@ def test_absurd_labels_are_invalid_and_never_stored(tmp_path, store) -> None:
     label(tmp_path, store, faulty(**options), good)
     (outcome,) = label(tmp_path, store, faulty(**options), bad).outcomes
     assert outcome.status is Status.FAILED and outcome.kind is FailureKind.INVALID
-    assert "energy per atom" in outcome.reason and store.count() == 4
+    assert "absolute_energy_scale" in outcome.reason and store.count() == 4
 
 
 CONTROLLER = textwrap.dedent("""
