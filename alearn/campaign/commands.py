@@ -30,12 +30,16 @@ examples:
 STATUS_DESCRIPTION = """\
 One row per iteration of a campaign: explored frames and their trust classes (accurate /
 candidate / failed), structures selected and labelled, augmented rows, failed reference
-calculations, the held-out test errors (energy MAE per atom, force RMSE) and the seconds per
-stage; then the iteration in progress (its finished stages) or why the campaign stopped."""
+calculations, the held-out test errors (energy MAE per atom, force RMSE; stress RMSE only where
+stress was labelled) and the seconds per stage; then the iteration in progress (its finished
+stages, in the order the loop runs them), whether a run is alive (it holds the campaign's lock)
+or the campaign is stale (killed; the same 'alearn run' resumes it), why it stopped, and the
+configuration changes accepted with --allow-changes (the old resolved.toml is kept in logs/)."""
 
 STATUS_EXAMPLE = """\
 examples:
   alearn status water-cluster-xtb
+  alearn status water-cluster-xtb --failures       with each failed calculation's reason
   alearn status water-cluster-xtb --json | python -m json.tool"""
 
 EXPORT_DESCRIPTION = """\
@@ -72,6 +76,8 @@ def register(subparsers: Any) -> None:
                                    formatter_class=RAW)
     status.add_argument("directory", type=Path, help="campaign directory")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--failures", action="store_true",
+                        help="also list every failed reference calculation with its reason")
     status.set_defaults(handler=status_command)
 
     export = subparsers.add_parser("export", help="copy a trained model out of a campaign",
@@ -128,7 +134,7 @@ def _dry_run(source: Path) -> int:
 def status_command(args: argparse.Namespace) -> int:
     from alearn.campaign.status import collect, render
 
-    data = collect(args.directory)
+    data = collect(args.directory, with_failures=args.failures)
     if args.json:
         print(json.dumps(data, indent=1))
     else:

@@ -83,9 +83,25 @@ def _check_changes(layout: CampaignDir, source: Path, config: Any, allow_changes
         raise UserError(f"{source} differs from the configuration of the campaign in "
                         f"{layout.root}:\n{describe(changes)}\n{advice}")
     stamp = time.strftime("%Y%m%dT%H%M%S")
-    shutil.copyfile(layout.resolved, layout.logs / f"resolved-before-{stamp}.toml")
+    archived = f"resolved-before-{stamp}.toml"
+    shutil.copyfile(layout.resolved, layout.logs / archived)
+    _log_changes(layout, archived, changes)
     shutil.copyfile(source, layout.toml)
     write_text_atomic(layout.resolved, resolved_toml(config))
+
+
+def _log_changes(layout: CampaignDir, archived: str, changes: list[Any]) -> None:
+    """One line in ``logs/changes.jsonl`` per accepted change set (``alearn status`` shows it)."""
+    import json
+
+    from alearn.campaign.status import CHANGES_LOG
+
+    entry = {"time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "archived": archived,
+             "before_iteration": sum(1 for p in layout.iterations.iterdir() if p.name.isdigit()),
+             "changes": [{"key": c.key, "old": repr(c.old), "new": repr(c.new), "note": c.note}
+                         for c in changes]}
+    with (layout.logs / CHANGES_LOG).open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
 class _LogFile(logging.FileHandler):
