@@ -18,8 +18,9 @@ Formats are detected by ASE (extended XYZ, ASE databases, VASP OUTCAR and vaspru
 output, ...); XSF files are read as aenet writes them ('# total energy = E eV' comment line,
 forces in eV/Å).  Every structure is validated; rejected ones are listed with their reasons.
 Importing is idempotent: structures already in the store (same content) are not added again,
-so an interrupted import can simply be run again.
+so an interrupted import can simply be run again."""
 
+IMPORT_EXAMPLE = """\
 examples:
   alearn import data/*.extxyz --into store.db
   alearn import run1/OUTCAR run2/vasprun.xml --into store.db --iteration 0 --subset bulk
@@ -29,10 +30,13 @@ examples:
 EXPORT_DESCRIPTION = """\
 Write the structures of a store to an extended XYZ file, with energy, forces and stress and the
 provenance (store_id, source, iteration, calculator, params_hash, job_hash, subset, parent,
-std, origin) as per-structure info keys.  Filters combine.
+std, origin) as per-structure info keys.  Filters combine."""
 
-example:
+EXPORT_EXAMPLE = """\
+examples:
   alearn export-data store.db reference.extxyz --source reference
+  alearn export-data cu-emt/store.db it2.extxyz --iteration 2
+  alearn export-data water-cluster-xtb/store.db taylor.extxyz --source taylor --subset bulk
 """
 
 SOURCES = ("reference", "taylor", "gpr", "imported")
@@ -86,7 +90,8 @@ def register(subparsers: Any) -> None:
     """Add ``alearn import`` and ``alearn export-data``."""
     formatter = argparse.RawDescriptionHelpFormatter
     imp = subparsers.add_parser("import", help="import labelled structures from files into a store",
-                                description=IMPORT_DESCRIPTION, formatter_class=formatter)
+                                description=IMPORT_DESCRIPTION, epilog=IMPORT_EXAMPLE,
+                                formatter_class=formatter)
     imp.add_argument("files", nargs="+", metavar="FILE", help="files of labelled structures")
     imp.add_argument("--into", required=True, metavar="STORE",
                      help="store: SQLite file (created when missing) or postgresql:// URL")
@@ -115,7 +120,8 @@ def register(subparsers: Any) -> None:
     imp.set_defaults(handler=run_import)
 
     exp = subparsers.add_parser("export-data", help="write a store's structures to extended XYZ",
-                                description=EXPORT_DESCRIPTION, formatter_class=formatter)
+                                description=EXPORT_DESCRIPTION, epilog=EXPORT_EXAMPLE,
+                                formatter_class=formatter)
     exp.add_argument("store", metavar="STORE", help="store: SQLite file or postgresql:// URL")
     exp.add_argument("out", metavar="OUT", help="extended XYZ file to write")
     exp.add_argument("--source", choices=SOURCES, help="only rows of this source")
