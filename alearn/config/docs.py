@@ -50,26 +50,51 @@ def render(campaign_cls: type | None = None) -> str:
 
         campaign_cls = Campaign
     parts = [HEADER]
+    shared = _Shared()
     for f, tp in section_fields(campaign_cls):
-        parts.extend(_top_section(f, tp))
+        parts.extend(_top_section(f, tp, shared))
     return "\n".join(parts).rstrip() + "\n"
 
 
-def _top_section(f: dataclasses.Field, tp: Any) -> Iterator[str]:
+class _Shared:
+    """Sub-tables documented once: a table with the same path and the same rows under another
+    kind (``[reference.profile]`` of every code) links back to the first instead of repeating."""
+
+    def __init__(self) -> None:
+        self.anchors: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def first(self, path: str, body: str, owner: str) -> tuple[str, str] | None:
+        """The (anchor, owner) of the earlier identical table, or ``None`` (then this one is
+        the first, registered under a fresh anchor)."""
+        key = (path, body)
+        if key in self.anchors:
+            return self.anchors[key]
+        self.anchors[key] = (_anchor(path, len(self.anchors)), owner)
+        return None
+
+    def anchor(self, path: str, body: str) -> str:
+        return self.anchors[(path, body)][0]
+
+
+def _anchor(path: str, number: int) -> str:
+    return "shared-" + path.replace(".", "-").replace("_", "-") + f"-{number}"
+
+
+def _top_section(f: dataclasses.Field, tp: Any, shared: _Shared) -> Iterator[str]:
     doc = f.metadata.get("doc", "")
     required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
     note = " (**required**)" if required else ""
     kinds = f.metadata.get("kinds")
     if kinds is not None:
         yield f"## [{f.name}]\n\n{_sentence(doc)}{note}\n"
-        yield from _plugin_section(f.name, kinds(), _default_kind(f))
+        yield from _plugin_section(f.name, kinds(), _default_kind(f), shared)
     elif dataclasses.is_dataclass(tp):
         summary = _class_summary(tp) or _sentence(doc)
         yield f"## [{f.name}]\n\n{summary}{note}\n"
-        yield from _section(f.name, tp, header=False, summary=False)
+        yield from _section(f.name, tp, shared, f"[{f.name}]", header=False, summary=False)
 
 
-def _plugin_section(name: str, kinds: Mapping[str, type], default: str | None,
+def _plugin_section(name: str, kinds: Mapping[str, type], default: str | None, shared: _Shared,
                     header: bool = False) -> Iterator[str]:
     names = list(kinds)
     choice = ", ".join(f"`{k}`" for k in names)
@@ -85,14 +110,31 @@ def _plugin_section(name: str, kinds: Mapping[str, type], default: str | None,
             yield f"### [{name}] kind = \"{kind}\"\n\n_Not documented: {exc}_\n"
             continue
         yield f"### [{name}] kind = \"{kind}\"\n"
-        yield from _section(name, cls, header=False)
+        yield from _section(name, cls, shared, f'[{name}] kind = "{kind}"', header=False)
 
 
-def _section(path: str, cls: type, header: bool = True, array: bool = False,
-             summary: bool = True) -> Iterator[str]:
-    if header:
-        brackets = ("[[", "]]") if array else ("[", "]")
-        yield f"### {brackets[0]}{path}{brackets[1]}\n"
+def _section(path: str, cls: type, shared: _Shared, owner: str, header: bool = True,
+             array: bool = False, summary: bool = True) -> Iterator[str]:
+    """A table's rows, then its nested tables; a nested table documented before under the
+    same path with the same rows becomes one line linking to it."""
+    brackets = ("[[", "]]") if array else ("[", "]")
+    title = f"{brackets[0]}{path}{brackets[1]}"
+    if not header:
+        yield from _section_body(path, cls, shared, owner, summary)
+        return
+    body = "\n".join(_section_body(path, cls, shared, owner, summary))
+    earlier = shared.first(path, body, owner)
+    if earlier is not None:
+        anchor, first_owner = earlier
+        yield (f"`{title}` under {owner}: the same table as under {first_owner}, "
+               f"see [`{title}`](#{anchor}).\n")
+        return
+    yield f'<a id="{shared.anchor(path, body)}"></a>\n\n### {title}\n'
+    yield body
+
+
+def _section_body(path: str, cls: type, shared: _Shared, owner: str,
+                  summary: bool = True) -> Iterator[str]:
     if summary and _class_summary(cls):
         yield _class_summary(cls) + "\n"
     rows, nested, plugins = [], [], []
@@ -105,10 +147,10 @@ def _section(path: str, cls: type, header: bool = True, array: bool = False,
             nested.append((f"{path}.{f.name}", target, is_array))
     yield COLUMNS + "\n" + "\n".join(rows) + "\n"
     for sub_path, sub_cls, is_array in nested:
-        yield from _section(sub_path, sub_cls, header=True, array=is_array)
+        yield from _section(sub_path, sub_cls, shared, owner, header=True, array=is_array)
     for f in plugins:
         yield from _plugin_section(f"{path}.{f.name}", f.metadata["kinds"](), _default_kind(f),
-                                   header=True)
+                                   shared, header=True)
 
 
 def _nested_type(tp: Any) -> tuple[type | None, bool]:

@@ -52,3 +52,13 @@ def test_reference_lists_every_section_and_key() -> None:
 
 def test_rendering_is_deterministic() -> None:
     assert render() == render()
+
+
+def test_a_shared_sub_table_is_documented_once_and_linked() -> None:
+    page = render()
+    assert page.count("### [reference.profile]") == 1
+    anchor = page.split('<a id="', 1)[1].split('"', 1)[0] if '<a id="' in page else ""
+    links = page.count(f"(#{anchor})")
+    assert anchor.startswith("shared-reference-profile") and links >= 5
+    headings = [line for line in page.splitlines() if line.startswith("### [") and " kind = " not in line]
+    assert len(headings) == len(set(headings)), "a sub-table repeated instead of linked"
