@@ -19,6 +19,29 @@ from typing import IO, Any
 CHUNK = 1 << 20
 
 
+def current_umask() -> int:
+    """The process's umask (read from /proc where it can be, so it is never changed)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def honour_umask(path: Path) -> None:
+    """Give the files under ``path`` (or the file ``path``) the mode a plain ``open`` would
+    have made, 0666 less the umask (0644 usually): files meant for others (exports, reports)
+    must not keep the 0600 of a temp file or the 0444 of a snapshot."""
+    mode = 0o666 & ~current_umask()
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    for file in files:
+        file.chmod(mode)
+
+
 def fsync_dir(path: Path) -> None:
     """Make a rename or creation inside ``path`` durable."""
     fd = os.open(path, os.O_RDONLY)

@@ -9,7 +9,7 @@ from typing import Any
 from alearn.campaign.layout import CampaignDir
 from alearn.campaign.records import IterationManifest, read_manifests, to_json
 from alearn.errors import UserError
-from alearn.files import write_json_atomic
+from alearn.files import honour_umask, write_json_atomic
 
 PROVENANCE = "provenance.json"
 
@@ -28,9 +28,7 @@ def export_model(directory: Path, out: Path | None = None, iteration: int | None
         raise UserError(f"{out} exists already; choose another --out or remove it")
     shutil.copytree(layout.snapshot(number) / chosen.model, out)
     write_json_atomic(out / PROVENANCE, _provenance(layout, chosen))
-    for path in out.rglob("*"):   # readable by all like any copied file (temp files are 0600)
-        if path.is_file():
-            path.chmod(0o644)
+    honour_umask(out)   # the umask's mode, not a temp file's 0600 nor a snapshot's 0444
     return out
 
 

@@ -127,10 +127,10 @@ def write_lammps_directory(out: Path, atoms: Atoms, elements: Sequence[str],
     for kind in kinds:
         (out / f"in.{kind}").write_text(input_script(kind, settings, elements, atoms.pbc, title))
     (out / "README.md").write_text(readme(kinds, elements, title))
-    files = [p for p in sorted(out.rglob("*")) if p.is_file()]
-    for path in files:
-        path.chmod(0o644)
-    return files
+    from alearn.files import honour_umask
+
+    honour_umask(out)
+    return [p for p in sorted(out.rglob("*")) if p.is_file()]
 
 
 def readme(kinds: Sequence[str], elements: Sequence[str], title: str) -> str:

@@ -65,7 +65,7 @@ def build_report(directory: Path, out: Path | None = None, *, drift: bool = True
     """Write ``report.html`` for the campaign in ``directory``; returns its path."""
     from alearn.campaign.layout import CampaignDir
     from alearn.campaign.status import collect
-    from alearn.files import write_bytes_atomic
+    from alearn.files import honour_umask, write_bytes_atomic
     from alearn.report.sections import build_sections
 
     layout = CampaignDir(Path(directory))
@@ -74,4 +74,5 @@ def build_report(directory: Path, out: Path | None = None, *, drift: bool = True
                   build_sections(layout.root, drift=drift))
     out = Path(out) if out is not None else layout.root / "report.html"
     write_bytes_atomic(out, page.encode("utf-8"))
+    honour_umask(out)   # a page to share: not the temp file's 0600
     return out
