@@ -58,7 +58,29 @@ def explore(ctx: Context, explorer: Any, measure: Any, model: Path, workdir: Pat
         stopped[w.stop_reason] = stopped.get(w.stop_reason, 0) + 1
     return ExploreRecord(len(result.walkers), counts.total, counts.accurate, counts.candidate,
                          counts.failed, float(result.temperature_K or 0.0), stopped,
-                         window.lo, window.hi, _calibration_record(calibration), trust)
+                         window.lo, window.hi, _calibration_record(calibration), trust,
+                         details=measure_summary(workdir))
+
+
+#: the quantiles (%) of the explored frames' measure kept in the explore record (the report's
+#: uncertainty figure); 21 numbers however many frames
+MEASURE_QUANTILES = tuple(range(0, 101, 5))
+
+
+def measure_summary(workdir: Path) -> dict[str, Any]:
+    """The distribution of the selection measure over the explored frames (all walkers),
+    compactly: its 0, 5, …, 100 % quantiles and the number of frames with a finite value."""
+    import numpy as np
+
+    values = []
+    for path in sorted(workdir.glob("walker_*.npz")):
+        with np.load(path) as data:
+            values.append(np.asarray(data["measure"], dtype=float))
+    finite = np.concatenate(values)[np.isfinite(np.concatenate(values))] if values else np.array([])
+    if finite.size == 0:
+        return {}
+    return {"measure_frames": int(finite.size),
+            "measure_quantiles": [float(f"{q:.4g}") for q in np.percentile(finite, MEASURE_QUANTILES)]}
 
 
 def calibrate(ctx: Context, surrogate: Callable[[], Any], measure: Any,

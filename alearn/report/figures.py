@@ -16,7 +16,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 #: stage colours, in pipeline order
-STAGE_COLOURS = {"initial": "#8c564b", "explore": "#1f77b4", "select": "#17becf",
+STAGE_COLOURS = {"initial": "#8c564b", "explore": "#1f77b4", "validate": "#bcbd22",
+                 "select": "#17becf",
                  "label": "#d62728", "augment": "#ff7f0e", "train": "#2ca02c",
                  "evaluate": "#9467bd"}
 SOURCE_COLOURS = {"reference": "#d62728", "imported": "#8c564b", "taylor": "#ff7f0e",
@@ -177,29 +178,45 @@ def calibration(predicted: np.ndarray, actual: np.ndarray, measure: str, unit: s
                    f"are over-confident{rho}.")
 
 
-def uncertainty_distributions(per_iteration: Mapping[int, np.ndarray], lo: float, hi: float,
-                              measure: str, unit: str) -> Figure:
-    """Histograms of the selection measure over explored frames, with the trust window."""
-    fig, axes = _axes()
+def uncertainty_distributions(iterations: Sequence[int], quantiles: Sequence[Sequence[float]],
+                              lo: Sequence[float | None], hi: Sequence[float | None],
+                              frames: Sequence[int], measure: str, unit: str) -> Figure:
+    """Per iteration, the distribution of the selection measure over the explored frames (box:
+    25–75 %, line: median, whiskers: 5–95 %, dots: min and max; ``quantiles`` holds the 0, 5,
+    …, 100 % quantiles) with that iteration's trust limits beside it."""
+    fig, axes = _axes(width=7.0)
     ax = axes[0, 0]
-    values = [np.asarray(v, dtype=float) for v in per_iteration.values()]
-    positive = np.concatenate([v[v > 0] for v in values] + [np.array([lo, hi])])
-    bins = np.geomspace(positive.min() / 1.2, positive.max() * 1.2, 40)
-    cmap = _plt().get_cmap("tab10" if len(per_iteration) <= 10 else "viridis")
-    for k, (iteration, data) in enumerate(per_iteration.items()):
-        data = np.asarray(data, dtype=float)
-        colour = cmap(k if len(per_iteration) <= 10 else k / (len(per_iteration) - 1))
-        ax.hist(np.clip(data[np.isfinite(data)], bins[0], bins[-1]), bins=bins, histtype="step",
-                color=colour, label=f"iteration {iteration}", lw=1.3)
-    ax.axvline(lo, color="black", ls="--", lw=1.2, label=f"trust.lo = {lo:g}")
-    ax.axvline(hi, color="black", ls=":", lw=1.5, label=f"trust.hi = {hi:g}")
-    ax.set_xscale("log")
-    ax.set_xlabel(f"{measure} ({unit})")
-    ax.set_ylabel("explored frames")
+    q = np.asarray(quantiles, dtype=float)
+    x = np.asarray(iterations, dtype=float)
+    floor = np.nanmin(np.where(q > 0, q, np.nan)) if np.any(q > 0) else 1e-6
+    q = np.where(q > 0, q, floor)   # a log axis: zero measures drawn at the smallest positive
+    for k, xi in enumerate(x):
+        ax.add_patch(_plt().Rectangle((xi - 0.25, q[k, 5]), 0.5, q[k, 15] - q[k, 5],
+                                      facecolor="#aec7e8", edgecolor="#1f77b4", lw=1.0,
+                                      label="frames, 25–75 %" if k == 0 else None))
+        ax.plot([xi - 0.25, xi + 0.25], [q[k, 10]] * 2, color="#1f77b4", lw=2.0,
+                label="median" if k == 0 else None)
+        ax.plot([xi, xi], [q[k, 1], q[k, 5]], color="#1f77b4", lw=1.0,
+                label="5–95 %" if k == 0 else None)
+        ax.plot([xi, xi], [q[k, 15], q[k, 19]], color="#1f77b4", lw=1.0)
+        ax.plot([xi, xi], [q[k, 0], q[k, 20]], "o", color="#1f77b4", ms=2.5,
+                label="min, max" if k == 0 else None)
+        ax.annotate(f"{frames[k]}", (xi, q[k, 20]), textcoords="offset points", xytext=(0, 4),
+                    ha="center", fontsize=7, color="#555555")
+    for values, style, name in ((lo, "--", "trust.lo"), (hi, ":", "trust.hi")):
+        for k, (xi, value) in enumerate(zip(x, values)):
+            if value is not None and value > 0:
+                ax.plot([xi - 0.42, xi + 0.42], [value, value], ls=style, color="black", lw=1.4,
+                        label=name if k == next(j for j, v in enumerate(values) if v) else None)
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel(f"{measure}" + (f" ({unit})" if unit else ""))
+    _integer_x(ax, iterations)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
     return _render(fig, "uncertainty", "Uncertainty of the explored frames",
-                   "Left of trust.lo: accurate; between: candidates; right of trust.hi: failed. "
-                   "A campaign converges when the histograms move left of trust.lo.")
+                   "Each iteration's explored frames (the number above each box) against that "
+                   "iteration's trust limits: below trust.lo accurate, between candidates, above "
+                   "trust.hi failed. A campaign converges when the boxes sink below trust.lo.")
 
 
 def reference_calls(iterations: Sequence[int], selected: Sequence[int], labelled: Sequence[int],
@@ -297,18 +314,23 @@ def energy_drift(time_ps: np.ndarray, energy_meV_atom: np.ndarray, slope_meV_ato
                    f"Velocity-Verlet MD on the last model: {conditions}.")
 
 
-def learning_curve(calls: Sequence[int], series: Mapping[str, Sequence[float | None]],
-                   units: Mapping[str, str], set_name: str) -> Figure:
-    """Errors against the cumulative number of reference calculations (one panel per quantity)."""
-    fig, axes = _axes(len(series), width=3.3 * len(series) + 0.4)
-    for ax, (quantity, values) in zip(axes[0], series.items()):
-        ax.plot(calls, _series(values), "o-", color="#1f77b4", label=set_name)
+def learning_curve(calls: Sequence[int], series: Mapping[str, Mapping[str, Sequence[float | None]]],
+                   units: Mapping[str, str], caption: str) -> Figure:
+    """Errors against the cumulative number of reference calculations: one panel per quantity,
+    one line per data set (``series[quantity][set name]``)."""
+    fig, axes = _axes(len(series), width=3.6 * len(series) + 0.4)
+    styles = ("o-", "s--", "^:")
+    colours = ("#1f77b4", "#ff7f0e", "#2ca02c")
+    names = list(dict.fromkeys(name for sets in series.values() for name in sets))
+    for ax, (quantity, sets) in zip(axes[0], series.items()):
+        for name, values in sets.items():
+            k = names.index(name)   # one style per data set across the panels
+            ax.plot(calls, _series(values), styles[k % 3], color=colours[k % 3], label=name, ms=4)
         ax.set_xlabel("cumulative reference calculations")
         ax.set_ylabel(f"{quantity} ({units[quantity]})")
         ax.set_ylim(bottom=0)
-        _legend_above(ax, 1)
-    return _render(fig, "learning", "Learning curve",
-                   f"Accuracy bought per reference calculation, on the {set_name}.")
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.01), ncol=1, frameon=False, fontsize=8)
+    return _render(fig, "learning", "Learning curve", caption)
 
 
 def dataset_composition(iterations: Sequence[int], rows: Mapping[str, Sequence[int]]) -> Figure:

@@ -17,6 +17,8 @@ import numpy as np
 from alearn.report import figures
 from alearn.report.figures import Figure
 
+#: units of the measures whose values carry one (the rest are dimensionless)
+MEASURE_UNITS = {"max_force_std": "eV/Å", "energy_std_per_atom": "eV/atom", "gpr_std": "eV"}
 #: steps of the report's NVE run of the final potential
 DRIFT_STEPS = 200
 
@@ -100,15 +102,51 @@ def _failures(root: Path, manifests: Sequence[Any]) -> Section:
 
 def _learning_curve(manifests: Sequence[Any]) -> Section:
     calls = [m.counts.reference_total for m in manifests]
-    series = {"energy MAE": [_metric(m, "test", "energy_mae_eV_atom", 1000.0) for m in manifests],
-              "force RMSE": [_metric(m, "test", "force_rmse_eV_A") for m in manifests]}
-    if all(v is None for vals in series.values() for v in vals):
+    fixed_n, fixed = _fixed_validation(manifests)
+    test_f = [_metric(m, "test", "force_rmse_eV_A") for m in manifests]
+    test_e = [_metric(m, "test", "energy_mae_eV_atom", 1000.0) for m in manifests]
+    series: dict[str, dict[str, list[float | None]]] = {"force RMSE": {}, "energy MAE": {}}
+    if fixed_n:
+        name = f"fixed validation set ({fixed_n} frames)"
+        series["force RMSE"][name] = fixed["force"]
+        series["energy MAE"][name] = fixed["energy"]
+        series["force RMSE"]["validation set so far"] = [_metric(m, "validation", "force_rmse_eV_A")
+                                                         for m in manifests]
+    series["force RMSE"]["held-out test set"] = test_f
+    series["energy MAE"]["held-out test set"] = test_e
+    if all(v is None for sets in series.values() for vals in sets.values() for v in vals):
         return Section("Learning curve", missing="no evaluated iteration")
-    fixed = len({m.dataset.test_ids for m in manifests}) == 1
-    note = ("" if fixed else "The held-out test set grew during the campaign (it takes its share of "
-            "every iteration's labels), so early and late points are measured on different sets.")
+    grew = len({m.dataset.test_ids for m in manifests}) > 1
+    caption = ("Accuracy bought per reference calculation. "
+               + (f"The fixed validation set is the first {fixed_n} validation frames (drawn at "
+                  "random from explored frames, never trained on); every model from the iteration "
+                  "that drew them on is scored on the same frames. " if fixed_n else
+                  "The campaign has no validation set ([evaluate] validation_per_iteration = 0), "
+                  "so only the held-out test set is shown. ")
+               + ("The held-out test set grew during the campaign, so its early and late points "
+                  "are measured on different sets." if grew else ""))
     return Section("Learning curve", figures.learning_curve(
-        calls, series, {"energy MAE": "meV/atom", "force RMSE": "eV/Å"}, "held-out test set"), note=note)
+        calls, series, {"energy MAE": "meV/atom", "force RMSE": "eV/Å"}, caption))
+
+
+def _fixed_validation(manifests: Sequence[Any]) -> tuple[int, dict[str, list[float | None]]]:
+    """Every iteration's errors on the same first N validation frames (N: the set of the first
+    iteration that has one); ``None`` for iterations scored before those frames existed."""
+    scored = [m.metrics.validation_frames or () for m in manifests]
+    sizes = [len(f) for f in scored if f]
+    if not sizes:
+        return 0, {}
+    n = sizes[0]
+    out: dict[str, list[float | None]] = {"force": [], "energy": []}
+    for frames in scored:
+        head = list(frames[:n]) if len(frames) >= n else []
+        with_f = [e for e in head if e.force_rmse_eV_A is not None]
+        atoms = sum(e.atoms for e in with_f)
+        out["force"].append(float(np.sqrt(sum(e.atoms * e.force_rmse_eV_A ** 2 for e in with_f) / atoms))
+                            if atoms else None)
+        with_e = [e.energy_error_eV_atom for e in head if e.energy_error_eV_atom is not None]
+        out["energy"].append(1000.0 * float(np.mean(np.abs(with_e))) if with_e else None)
+    return n, out
 
 
 def _composition(training: Sequence[Any], manifests: Sequence[Any]) -> Section:
@@ -178,20 +216,25 @@ def _drift(model: Any, start: Any, temperature_K: float) -> Section:
         drift.time_ps, drift.energy_meV_atom, drift.slope_meV_atom_ps, drift.conditions), note=note)
 
 
-def _uncertainty(root: Path, manifests: Sequence[Any]) -> Section:
-    per_iteration: dict[int, np.ndarray] = {}
-    window = None
+def _uncertainty(root: Path, manifests: Sequence[Any], measure: str) -> Section:
+    title = "Uncertainty of the explored frames"
+    rows = []
     for m in manifests:
-        details = _stage_records(root, m.iteration).get("explore", {}).get("details", {})
-        values = details.get("uncertainties")
-        if values:
-            per_iteration[m.iteration] = np.asarray(values, dtype=float)
-            window = m.window or window
-    if not per_iteration or window is None:
-        return Section("Uncertainty of the explored frames", missing=(
-            "the explore stage records only the counts per trust class, not each frame's uncertainty"))
-    return Section("Uncertainty of the explored frames", figures.uncertainty_distributions(
-        per_iteration, window.lo, window.hi, "selection measure", ""))
+        record = _stage_records(root, m.iteration).get("explore", {})
+        if record.get("measure_quantiles"):
+            rows.append((m.iteration, record["measure_quantiles"], record.get("lo"), record.get("hi"),
+                         int(record.get("measure_frames", 0)), bool(record.get("trust"))))
+    if not rows:
+        explored = any(m.counts.frames for m in manifests)
+        return Section(title, missing=(
+            "the explore records hold only the counts per trust class (a campaign run before "
+            "alearn recorded the measure's distribution)" if explored else
+            "no iteration has explored yet (iteration 0 builds the initial data)"))
+    calibrated = all(r[5] for r in rows)
+    unit = "predicted force error, eV/Å" if calibrated else MEASURE_UNITS.get(measure, "")
+    its, quantiles, lo, hi, frames, _ = zip(*rows)
+    return Section(title, figures.uncertainty_distributions(
+        list(its), list(quantiles), list(lo), list(hi), list(frames), f"selection measure: {measure}", unit))
 
 
 def build_sections(root: Path, *, drift: bool = True) -> list[Section]:
@@ -212,7 +255,8 @@ def build_sections(root: Path, *, drift: bool = True) -> list[Section]:
         training = list(store.rows(ids=list(last.dataset.train_ids))) if last.dataset.train_ids else []
         test = list(store.rows(ids=list(last.dataset.test_ids))) if last.dataset.test_ids else []
     sections = [_errors(manifests), _learning_curve(manifests), _exploration(manifests),
-                _uncertainty(layout.root, manifests), _reference_calls(manifests),
+                _uncertainty(layout.root, manifests, str(getattr(config.select.measure, "kind", "measure"))),
+                _reference_calls(manifests),
                 _failures(layout.root, manifests), _stage_times(manifests),
                 _composition(training, manifests), _rdf(training)]
     from alearn.models import load
