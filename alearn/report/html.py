@@ -34,11 +34,21 @@ nav li{display:inline;margin-right:1em}
 {% endfor %}</body></html>
 """
 
-HEAD = ("iteration", "frames", "accurate %", "labelled", "augmented", "reference total",
-        "test E MAE (meV/atom)", "test F RMSE (eV/Å)", "complete-atom F RMSE (eV/Å)", "calibration ρ")
-KEYS = ("iteration", "frames", "accurate_pct", "labelled", "augmented", "reference_total",
-        "test_energy_mae_meV_atom", "test_force_rmse_eV_A", "test_force_rmse_complete_eV_A",
-        "calibration_spearman")
+#: the status table's columns (key, heading); those in OPTIONAL only when some row has a value
+COLUMNS = (("iteration", "iteration"), ("frames", "frames"), ("accurate_pct", "accurate %"),
+           ("labelled", "labelled"), ("augmented", "augmented"),
+           ("failed_calculations", "failed calculations"), ("reference_total", "reference total"),
+           ("test_energy_mae_meV_atom", "test E MAE (meV/atom)"),
+           ("test_force_rmse_eV_A", "test F RMSE (eV/Å)"),
+           ("test_force_rmse_complete_eV_A", "complete-atom F RMSE (eV/Å)"),
+           ("validation_force_rmse_eV_A", "validation F RMSE (eV/Å)"),
+           ("calibration_spearman", "calibration ρ"))
+OPTIONAL = {"test_force_rmse_complete_eV_A", "validation_force_rmse_eV_A", "calibration_spearman"}
+
+
+def _columns(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(k, h) for k, h in COLUMNS
+            if k not in OPTIONAL or any(row.get(k) is not None for row in rows)]
 
 
 def _cell(value: Any) -> str:
@@ -55,9 +65,10 @@ def render(directory: str, stop_reason: str | None, rows: Sequence[dict[str, Any
     import jinja2
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    table = [[_cell(row.get(k)) for k in KEYS] for row in rows]
+    columns = _columns(rows)
+    table = [[_cell(row.get(k)) for k, _ in columns] for row in rows]
     return env.from_string(TEMPLATE).render(
-        name=Path(directory).name, directory=directory, stop_reason=stop_reason, head=HEAD,
+        name=Path(directory).name, directory=directory, stop_reason=stop_reason, head=[h for _, h in columns],
         table=table, sections=list(sections))
 
 

@@ -59,3 +59,13 @@ def test_uncertainty_section_uses_each_iterations_limits(tmp_path: Path) -> None
     assert section.figure is not None and "trust limits" in section.figure.caption
     old = sections._uncertainty(tmp_path / "none", manifests, "max_force_std")
     assert old.figure is None and "only the counts" in old.missing
+
+
+def test_status_table_of_the_page_shows_optional_columns_only_with_values() -> None:
+    from alearn.report.html import render
+
+    rows = [{"iteration": 0, "frames": 0, "test_force_rmse_eV_A": 0.5},
+            {"iteration": 1, "frames": 10, "validation_force_rmse_eV_A": 0.4}]
+    page = render("d", None, rows, [])
+    assert "<th>validation F RMSE (eV/Å)</th>" in page
+    assert "complete-atom" not in page and "calibration" not in page
