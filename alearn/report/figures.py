@@ -116,7 +116,9 @@ def parity(reference: np.ndarray, predicted: np.ndarray, quantity: str, unit: st
     reference, predicted = np.ravel(reference), np.ravel(predicted)
     fig, axes = _axes(width=4.2, height=4.0)
     ax = axes[0, 0]
-    ax.scatter(reference, predicted, s=5, alpha=0.5, color="#1f77b4", linewidths=0)
+    n = reference.size   # few points drawn large enough to see, many small and translucent
+    ax.scatter(reference, predicted, s=28 if n <= 50 else 10 if n <= 2000 else 4,
+               alpha=0.9 if n <= 50 else 0.5, color="#1f77b4", linewidths=0)
     lo = float(min(reference.min(), predicted.min()))
     hi = float(max(reference.max(), predicted.max()))
     pad = 0.03 * (hi - lo or 1.0)
