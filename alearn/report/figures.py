@@ -222,20 +222,25 @@ def uncertainty_distributions(iterations: Sequence[int], quantiles: Sequence[Seq
 
 
 def reference_calls(iterations: Sequence[int], selected: Sequence[int], labelled: Sequence[int],
-                    failed: Sequence[int]) -> Figure:
-    """Selected, labelled and failed reference calculations per iteration, and their sum."""
+                    failed: Sequence[int], validation: Sequence[int] | None = None) -> Figure:
+    """Selected, labelled and failed reference calculations per iteration, the validation
+    frames labelled beside them (calls of their own, never trained on), and their sum."""
     fig, axes = _axes(2, width=8.0)
     left, right = axes[0]
     x = np.asarray(iterations, dtype=float)
-    for offset, values, name, colour in ((-0.27, selected, "selected", "#1f77b4"),
-                                         (0.0, labelled, "labelled", "#2ca02c"),
-                                         (0.27, failed, "failed", "#d62728")):
-        left.bar(x + offset, values, 0.27, label=name, color=colour)
+    validation = [0] * len(iterations) if validation is None else list(validation)
+    bars = [(selected, "selected", "#1f77b4"), (labelled, "labelled", "#2ca02c"),
+            (failed, "failed", "#d62728")]
+    if any(validation):
+        bars.append((validation, "validation", "#9467bd"))
+    width = 0.8 / len(bars)
+    for k, (values, name, colour) in enumerate(bars):
+        left.bar(x + (k - (len(bars) - 1) / 2) * width, values, width, label=name, color=colour)
     left.set_xlabel("iteration")
     left.set_ylabel("reference calculations")
     _integer_x(left, iterations)
-    _legend_above(left, 3)
-    total = np.cumsum(np.asarray(labelled) + np.asarray(failed))
+    _legend_above(left, len(bars))
+    total = np.cumsum(np.asarray(labelled) + np.asarray(failed) + np.asarray(validation))
     right.plot(iterations, total, "o-", color="#d62728", label="all calculations")
     right.plot(iterations, np.cumsum(labelled), "s--", color="#2ca02c", label="labelled")
     right.set_xlabel("iteration")
@@ -244,8 +249,9 @@ def reference_calls(iterations: Sequence[int], selected: Sequence[int], labelled
     _integer_x(right, iterations)
     _legend_above(right, 2)
     return _render(fig, "reference", "Reference calculations",
-                   "What each iteration sent to the reference code, and the running total "
-                   "(the campaign's cost in reference calls).")
+                   "What each iteration sent to the reference code (validation: frames drawn "
+                   "at random for the fixed validation set, failed or not), and the running "
+                   "total (the campaign's cost in reference calls).")
 
 
 def stage_times(iterations: Sequence[int], seconds: Mapping[str, Sequence[float]]) -> Figure:

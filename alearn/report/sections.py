@@ -73,7 +73,8 @@ def _reference_calls(manifests: Sequence[Any]) -> Section:
     its = [m.iteration for m in manifests]
     return Section("Reference calculations", figures.reference_calls(
         its, [m.counts.selected for m in manifests], [m.counts.labelled for m in manifests],
-        [m.counts.label_failed for m in manifests]))
+        [m.counts.label_failed for m in manifests],
+        [(m.counts.validation or 0) + (m.counts.validation_failed or 0) for m in manifests]))
 
 
 def _stage_times(manifests: Sequence[Any]) -> Section:

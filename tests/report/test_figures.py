@@ -31,7 +31,7 @@ def _all_figures() -> list[figures.Figure]:
         figures.uncertainty_distributions([1, 2], [np.percentile(rng.lognormal(size=30), range(0, 101, 5)),
                                                    np.percentile(rng.lognormal(-1, size=30), range(0, 101, 5))],
                                           [0.1, 0.2], [3.0, 2.5], [30, 30], "max_force_std", "eV/Å"),
-        figures.reference_calls(ITS, [0, 4, 4, 4], [6, 4, 3, 4], [0, 0, 1, 0]),
+        figures.reference_calls(ITS, [0, 4, 4, 4], [6, 4, 3, 4], [0, 0, 1, 0], [0, 3, 3, 2]),
         figures.stage_times(ITS, {"train": [3.0, 2.0, 2.0, 2.0], "explore": [None, 1.0, 1.0, 1.0]}),
         figures.failures({"SCF not converged": 2, "timeout after 3600 s": 1}),
         figures.rdf_halves(r, curve, curve, {"H-H": 0.0, "H-O": 0.0}, "g(r)"),

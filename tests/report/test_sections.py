@@ -69,3 +69,19 @@ def test_status_table_of_the_page_shows_optional_columns_only_with_values() -> N
     page = render("d", None, rows, [])
     assert "<th>validation F RMSE (eV/Å)</th>" in page
     assert "complete-atom" not in page and "calibration" not in page
+
+
+def test_reference_calls_count_the_validation_calls(monkeypatch) -> None:
+    """The running total of the figure is the campaign's cost: selected labels, failures and the
+    validation frames' calls, i.e. every manifest's reference_total."""
+    counts = [Counts(labelled=6, reference_total=6),
+              Counts(selected=3, labelled=3, validation=3, reference_total=12),
+              Counts(selected=3, labelled=2, label_failed=1, validation=2, validation_failed=1,
+                     reference_total=18)]
+    manifests = [IterationManifest(iteration=k, dataset=Dataset(), counts=c) for k, c in enumerate(counts)]
+    seen = {}
+    monkeypatch.setattr(sections.figures, "reference_calls",
+                        lambda its, selected, labelled, failed, validation: seen.update(
+                            total=np.cumsum(np.add(np.add(labelled, failed), validation))))
+    sections._reference_calls(manifests)
+    assert list(seen["total"]) == [c.reference_total for c in counts]
