@@ -37,14 +37,19 @@ timeout_s = 5.0
 """
 
 
-def faulty_campaign(directory: Path) -> Path:
-    """The tiny EMT campaign with the faulty EMT as its reference (every fault kind)."""
+def faulty_campaign(directory: Path, engine: str = "inprocess") -> Path:
+    """The tiny EMT campaign with the faulty EMT as its reference (every fault kind), its
+    calculations run by ``engine`` (inprocess, or local: a Dask LocalCluster of one worker)."""
     for name in ("tiny-emt.toml", "cu4.xyz"):
         shutil.copy(DATA / name, directory / name)
     text = (directory / "tiny-emt.toml").read_text()
     text = text.replace('[reference]\nkind = "emt"\n', "").replace('[dispatch]\nengine = "inprocess"\n', "")
+    # long enough for 20 kills at any machine speed: 8 iterations, kills 1-6 s after a start
+    text = text.replace("max_iterations = 2", "max_iterations = 8")
     path = directory / "faulty.toml"
-    path.write_text(text + "\n" + FAULTY)
+    faulty = FAULTY if engine == "inprocess" else FAULTY.replace(
+        'engine = "inprocess"', f'engine = "{engine}"\nworkers = 1')
+    path.write_text(text + "\n" + faulty)
     return path
 
 
@@ -82,8 +87,10 @@ def undisturbed(undisturbed_run: Path) -> list[str]:
     return datasets(undisturbed_run)
 
 
-def test_random_kills_of_alearn_run_with_faults(undisturbed: list[str], tmp_path: Path) -> None:
-    toml = faulty_campaign(tmp_path)
+@pytest.mark.parametrize("engine", ["inprocess", "local"])
+def test_random_kills_of_alearn_run_with_faults(undisturbed: list[str], tmp_path: Path, engine: str) -> None:
+    """The same dataset as the undisturbed (in-process) run, whichever engine ran the labels."""
+    toml = faulty_campaign(tmp_path, engine)
     env = environment(tmp_path)
     rng = random.Random(13)
     kills = inside = 0
@@ -95,7 +102,7 @@ def test_random_kills_of_alearn_run_with_faults(undisturbed: list[str], tmp_path
             wait_until(lambda: proc.poll() is not None or pids.is_dir() and any(
                 alive(int(p.name)) for p in pids.iterdir()), 120.0, 0.02)
         else:
-            time.sleep(rng.uniform(3.0, 15.0))
+            time.sleep(rng.uniform(1.0, 6.0))
         if proc.poll() is not None:
             break
         inside += pids.is_dir() and any(alive(int(p.name)) for p in pids.iterdir())
@@ -107,7 +114,7 @@ def test_random_kills_of_alearn_run_with_faults(undisturbed: list[str], tmp_path
     assert final.returncode == 0, final.stderr[-3000:]
     assert datasets(tmp_path / "run") == undisturbed
     assert kills >= 20 and inside >= 3
-    print(f"campaign chaos: {kills} kills, {inside} inside a reference calculation")
+    print(f"campaign chaos ({engine}): {kills} kills, {inside} inside a reference calculation")
 
 
 def test_a_disk_that_fills_mid_campaign(undisturbed: list[str], undisturbed_run: Path,
