@@ -28,8 +28,9 @@ if TYPE_CHECKING:
     from alearn.config.ann import DescriptorConfig, TrainConfig
     from alearn.data.records import LabelledStructure
 
-#: ``progress(done, total)`` of a long training (epochs, subsets ...)
-TrainProgress = Callable[[int, int], None]
+#: ``progress(done, total, **facts)`` of a long training (epochs, subsets ...); facts such as
+#: ``loss=`` and ``valid=`` are shown beside the bar
+TrainProgress = Callable[..., None]
 
 
 @dataclass(frozen=True)

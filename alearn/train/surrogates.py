@@ -47,7 +47,8 @@ class CommitteeSurrogate:
         model, report = train_committee(
             rows, [], request.descriptor, self.params, request.train, seed=request.seed,
             warm_start=warm,
-            progress=None if progress is None else lambda epoch, record: progress(epoch + 1, epochs))
+            progress=None if progress is None else lambda epoch, record: progress(
+                epoch + 1, epochs, loss=record["train_loss"], valid=record["valid_score"]))
         model.metadata["training"]["seen_through_iteration"] = latest_iteration(request.rows)
         details = {"epochs": report.epochs, "seconds_per_epoch": round(report.seconds_per_epoch, 4),
                    "hidden": list(report.hidden), "n_valid": report.n_valid,

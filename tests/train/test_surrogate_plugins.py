@@ -58,3 +58,13 @@ def test_calculator_options_come_from_model_and_defaults_from_one_place(tmp_path
     # alearn/descriptors (issue 14's) keeps defaults of its own; they must stay [descriptor]'s
     spec_defaults = {f.name: f.default for f in dataclasses.fields(ChebyshevSpec) if f.name != "elements"}
     assert spec_defaults == {k: getattr(DescriptorConfig(), k) for k in spec_defaults}
+
+
+def test_committee_training_reports_every_epoch_with_its_loss(cu_data) -> None:
+    """The training bar moves per epoch and shows the current loss and validation score."""
+    seen: list[tuple[int, int, dict]] = []
+    req = dataclasses.replace(request(cu_data(6)), progress=lambda done, total, **facts: seen.append(
+        (done, total, facts)))
+    CommitteeSurrogate(CommitteeConfig(members=2, hidden=(4,))).train(req)
+    assert [(d, t) for d, t, _ in seen] == [(1, 2), (2, 2)]
+    assert all(set(f) == {"loss", "valid"} and f["loss"] > 0 for _, _, f in seen)
