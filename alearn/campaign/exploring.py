@@ -76,7 +76,8 @@ def measure_summary(workdir: Path) -> dict[str, Any]:
     for path in sorted(workdir.glob("walker_*.npz")):
         with np.load(path) as data:
             values.append(np.asarray(data["measure"], dtype=float))
-    finite = np.concatenate(values)[np.isfinite(np.concatenate(values))] if values else np.array([])
+    every = np.concatenate(values) if values else np.array([])
+    finite = every[np.isfinite(every)]
     if finite.size == 0:
         return {}
     return {"measure_frames": int(finite.size),

@@ -65,9 +65,10 @@ def replay_subset(rows: Sequence[LabelledStructure], seen_through: int, replay: 
     order.  The plan counts structures, not rows."""
     groups = _groups(rows)
     new = [k for k, g in enumerate(groups) if max(r.provenance.iteration for r in g) > seen_through]
-    old = [k for k, g in enumerate(groups) if k not in set(new)]
+    fresh = set(new)
+    old = [k for k in range(len(groups)) if k not in fresh]
     k = min(len(old), max(int(round(replay * len(new))), int(min_replay)))
-    picked = set(new) | set(rng.choice(old, size=k, replace=False).tolist() if k else [])
+    picked = fresh | set(rng.choice(old, size=k, replace=False).tolist() if k else [])
     chosen = [row for j, g in enumerate(groups) if j in picked for row in g]
     return chosen, ReplayPlan(len(new), k, len(old))
 
