@@ -138,9 +138,13 @@ def synthetic(method: str, train: list, moves: list, gp) -> list:
             atoms.positions = atoms.positions + move
             copies.append(atoms)
             parents.append(k)
-    pred = gp.predict(copies, subsets=[gp.training_subsets[k] for k in parents])
+    energy, std = [], []
+    for start in range(0, len(copies), 500):      # chunks bound the memory of the cross-covariance
+        pred = gp.predict(copies[start:start + 500], subsets=[gp.training_subsets[k] for k in parents[start:start + 500]])
+        energy.extend(pred.energy)
+        std.extend(pred.energy_std)
     return [LabelledStructure(a, Labels(float(e)), Provenance(Source.GPR, parent=train[k].id, std=float(sd)))
-            for a, k, e, sd in zip(copies, parents, pred.energy, pred.energy_std)]
+            for a, k, e, sd in zip(copies, parents, energy, std)]
 
 
 def label_errors(train: list, seed: int, gp, check: int) -> dict:
