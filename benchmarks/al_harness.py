@@ -38,6 +38,8 @@ from ase import Atoms
 
 from al_systems import System, label
 
+from alearn.explore.run import run_walkers
+
 INSANE = 3
 
 
@@ -62,12 +64,13 @@ class Strategy:
     selector: str = "random"
     measure: str = "committee"
     features: str = "last_layer"
-    trust: str = "calibrated"
+    trust: str = "target"               # "target" (the campaign's target-based trust) or "raw"
     bias: float = 0.0
     bias_ramp_steps: int = 0
     guard: float = 0.0                  # [explore.monitor] rescale_above_factor (0: off)
     guard_ramp_steps: int = 0
-    hi_factor: float = 20.0
+    hi_factor: float | None = None      # None: the campaign default ([select] hi_factor)
+    hi_follows_error: bool = True       # hi = hi_factor × max(target, validation RMSE) (else × target)
     use_lo: bool = True
     decorrelate: bool = True
     ridge: float = 1e-3
@@ -118,6 +121,14 @@ class ArmState:
     md_steps: int = 0
     reference_walkers: list[Atoms] = field(default_factory=list)
     curve: list[dict[str, Any]] = field(default_factory=list)
+    facts: list[Any] = field(default_factory=list)     # alearn.campaign.stop.IterationFacts
+    converged_at: int | None = None                    # iteration after which the stop rule held
+    initial_valid: int = 0                             # the first rows of valid: iteration 0's
+
+    def explored_valid(self) -> list[Any]:
+        """The validation frames drawn from exploration (a campaign's validation set: iteration
+        0's rattled frames serve early stopping only)."""
+        return self.valid[self.initial_valid:]
 
 
 # --- training and evaluation ---------------------------------------------------------------
@@ -189,8 +200,8 @@ def measure_frames(strategy: Strategy, model: Any, frames: Sequence[Atoms], walk
         return PoolMeasure(per, np.array([p.max() for p in per]))
     from alearn.select import gradient_features as gf
 
-    pool = gf.gradient_features(model, frames, kind=strategy.features)
-    reference = gf.gradient_features(model, [r.atoms for r in train], kind=strategy.features)
+    pool = features_of(model, frames, strategy.features)
+    reference = features_of(model, [r.atoms for r in train], strategy.features)
     if kind == "gf_struct":
         return PoolMeasure(None, gf.structure_std(gf.FeaturePosterior.fit(reference.per_structure(),
                                                                           strategy.ridge), pool))
@@ -208,6 +219,22 @@ def measure_frames(strategy: Strategy, model: Any, frames: Sequence[Atoms], walk
     return PoolMeasure(split, np.array([s.max() for s in split]))
 
 
+_FEATURES: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+
+def features_of(model: Any, frames: Sequence[Atoms], kind: str) -> Any:
+    """``gradient_features(model, frames)``, computed once per model and list of frames (the
+    trust fit, the measure and the selector of one iteration share them; pure bookkeeping)."""
+    from alearn.select import gradient_features as gf
+
+    key = (id(model), kind, tuple(id(a) for a in frames))
+    if key not in _FEATURES:
+        if len(_FEATURES) > 16:
+            _FEATURES.clear()
+        _FEATURES[key] = ((model, list(frames)), gf.gradient_features(model, frames, kind=kind))
+    return _FEATURES[key][1]
+
+
 def surrogate_values(model: Any, frames: Sequence[Atoms], kind: str) -> list[tuple[Any, float]]:
     """(per-atom force std, max) of the committee, or (None, energy std) of the GP."""
     prediction = model.predict([a.copy() for a in frames])
@@ -218,39 +245,49 @@ def surrogate_values(model: Any, frames: Sequence[Atoms], kind: str) -> list[tup
 
 @dataclass(frozen=True)
 class Trust:
-    """Calibrated trust: per-element scales of the measure and the derived levels."""
+    """The campaign's target-based trust of one iteration (``alearn.campaign.trusting``)."""
 
-    scales: dict[int, float]        # atomic number → scale (per-atom measures), 0 → frame scale
-    lo: float                       # predicted frame force error (eV/Å) at which to label
+    calibration: Any                # alearn.select.trust.ForceCalibration
+    lo: float                       # predicted per-component force RMSE (eV/Å) below: accurate
     hi: float
-    quality: dict[str, float]
+    source: str
+    quality: dict[str, Any]
 
 
-def calibrate(strategy: Strategy, model: Any, valid: Sequence[Any], train: Sequence[Any],
-              target: float) -> tuple[Trust, PoolMeasure]:
-    """Fit the measure to the validation frames' true force errors (per atom where the measure
-    has atomic values, per frame otherwise)."""
-    from alearn.select.calibration_quality import assess
+def hi_factor(strategy: Strategy, cfg: Config) -> float:
+    return cfg.select.hi_factor if strategy.hi_factor is None else strategy.hi_factor
+
+
+def calibrate(strategy: Strategy, cfg: Config, model: Any, valid: Sequence[Any], train: Sequence[Any],
+              target: float) -> Trust:
+    """The campaign's trust for ``target``: the raw measure of the exploring model on the
+    validation frames so far fitted to their true atomic force errors by
+    :func:`alearn.campaign.trusting.fit_window` (per element, ``component_rms``; the identity
+    fallback with fewer than 3 frames), lo = target, hi = hi_factor × target."""
+    from alearn.campaign.trusting import fit_window
 
     frames = [r.atoms for r in valid]
-    labelled = [_with_forces(r) for r in valid]
-    got = measure_frames(strategy, model, frames, [None] * len(frames), train)
-    errors, _ = force_errors(model, labelled)
-    if got.per_atom is not None:
-        symbols = np.concatenate([a.get_chemical_symbols() for a in frames])
-        numbers = np.concatenate([a.numbers for a in frames])
-        quality = assess(np.concatenate(got.per_atom), np.concatenate(errors), dof=3,
-                         elements=symbols.tolist(), min_per_element=10)
-        scales = {int(z): quality.per_element.get(str(s), quality.scale)
-                  for z, s in zip(numbers, symbols)}
-    else:
-        rms = np.array([np.sqrt(np.mean(e ** 2)) for e in errors])
-        quality = assess(got.frame, rms, dof=1)
-        scales = {0: quality.scale}
-    lo = target if strategy.use_lo else 0.0
-    return (Trust(scales, lo, strategy.hi_factor * target,
-                  {"scale": quality.scale, "spearman": quality.spearman,
-                   "miscalibration_area": quality.miscalibration_area, "n": quality.n}), got)
+    values: list[Any] = []
+    errors: list[np.ndarray] = []
+    if frames:
+        values = measure_values(measure_frames(strategy, model, frames, [None] * len(frames), train))
+        errors, _ = force_errors(model, [_with_forces(r) for r in valid])
+    calibration, window, source = fit_window(values, frames, errors, target, hi_factor(strategy, cfg),
+                                             strategy.hi_follows_error)
+    summary = calibration.summary()
+    return Trust(calibration, window.lo, window.hi, source,
+                 {"scale": summary["scale"], "per_element": summary["per_element"],
+                  "spearman": summary["spearman"], "frame_spearman": summary["frame_spearman"],
+                  "miscalibration_area": summary["miscalibration_area"], "frames": summary["frames"],
+                  "source": source})
+
+
+def measure_values(measure: PoolMeasure) -> list[Any]:
+    from alearn.select.protocol import MeasureValue
+
+    if measure.per_atom is None:
+        return [MeasureValue(float(v), None) for v in measure.frame]
+    return [MeasureValue(float(v), p) for v, p in zip(measure.frame, measure.per_atom)]
 
 
 def _with_forces(row: Any) -> Atoms:
@@ -262,15 +299,17 @@ def _with_forces(row: Any) -> Atoms:
 
 
 def predicted_errors(measure: PoolMeasure, frames: Sequence[Atoms], trust: Trust) -> np.ndarray:
-    """Each frame's predicted force error (RMS over atoms of scale × per-atom measure)."""
-    if measure.per_atom is None:
-        return measure.frame * trust.scales[0]
-    default = float(np.median(list(trust.scales.values())))
-    out = []
-    for values, atoms in zip(measure.per_atom, frames):
-        scale = np.array([trust.scales.get(int(z), default) for z in atoms.numbers])
-        out.append(float(np.sqrt(np.mean((scale * values) ** 2))))
-    return np.array(out)
+    """Each frame's predicted per-component force RMSE (eV/Å), as the campaign's
+    ``CalibratedMeasure`` gives it."""
+    return np.array([trust.calibration.predict(v, a.numbers).value
+                     for v, a in zip(measure_values(measure), frames)])
+
+
+def validation_rmse(model: Any, valid: Sequence[Any]) -> float | None:
+    """Per-component force RMSE of ``model`` on the validation rows (the stop rule's figure)."""
+    if not valid:
+        return None
+    return evaluate(model, {"valid": [_with_forces(r) for r in valid]})["force_rmse"]
 
 
 # --- pools -------------------------------------------------------------------------------------
@@ -285,18 +324,34 @@ class Pool:
     values: list[Any]                     # (per_atom, measure) from the walkers, or None
     labelled: bool
     explored: int                         # frames the explorers produced (insane included)
+    explored_steps: int = 0               # MD steps behind them (frames × the monitor's stride)
 
 
 def surrogate_pool(cfg: Config, system: System, strategy: Strategy, state: ArmState,
-                   iteration: int, seed: int, workdir: Path) -> Pool:
-    """Sane frames of this iteration's walkers on the current surrogate."""
-    from alearn.explore.run import run_walkers, walker_plan
+                   iteration: int, seed: int, workdir: Path, target: float) -> tuple[Pool, Trust | None]:
+    """Sane frames of this iteration's walkers on the current surrogate.  With ``trust =
+    "target"`` the walkers run as a campaign's do: their measure (the system's ``[select]
+    measure``) calibrated on the validation frames so far (:func:`calibrate`) and monitored
+    with the window lo = target, hi = hi_factor × target (rollback at hi); the frame values
+    they store are then predicted force errors in eV/Å.  Returns the pool and that trust."""
+    from alearn import registry
+    from alearn.explore.monitor import TrustWindow
+    from alearn.explore.run import plan_walkers, walker_plan
 
     explore = cfg.explore
     if strategy.guard > 0:
         explore = replace(explore, monitor=replace(explore.monitor, rescale_above_factor=strategy.guard,
                                                    ramp_steps=strategy.guard_ramp_steps))
-    plan = walker_plan(explore, cfg.select, iteration)
+    trust = None
+    if strategy.trust == "target" and system.surrogate == "committee":
+        from alearn.select.trust import CalibratedMeasure
+
+        walker_strategy = replace(strategy, measure="committee")
+        trust = calibrate(walker_strategy, cfg, state.model, state.explored_valid(), state.train, target)
+        measure = CalibratedMeasure(registry.make(registry.MEASURES, cfg.select.measure), trust.calibration)
+        plan = plan_walkers(explore, iteration, measure, TrustWindow(trust.lo, trust.hi))
+    else:
+        plan = walker_plan(explore, cfg.select, iteration)
     spec: Any = str(state.model_dir)
     if strategy.bias > 0:
         from alearn.explore.bias import BiasedSurrogate
@@ -316,7 +371,7 @@ def surrogate_pool(cfg: Config, system: System, strategy: Strategy, state: ArmSt
             steps.append(frame.step)
             values.append((frame.per_atom, frame.measure))
     return Pool(frames, np.array(walkers, dtype=int), np.array(steps, dtype=int), values, False,
-                explored)
+                explored, explored * explore.monitor.every_steps), trust
 
 
 def reference_pool(cfg: Config, system: System, state: ArmState, rng: np.random.Generator) -> Pool:
@@ -347,7 +402,8 @@ def reference_pool(cfg: Config, system: System, state: ArmState, rng: np.random.
             walkers.append(k)
             steps.append((n + 1) * every)
         state.md_steps += stage.steps
-    return Pool(frames, np.array(walkers), np.array(steps), [None] * len(frames), True, len(frames))
+    return Pool(frames, np.array(walkers), np.array(steps), [None] * len(frames), True, len(frames),
+                len(frames) * every)
 
 
 # --- selection ---------------------------------------------------------------------------------
@@ -385,8 +441,8 @@ def choose(strategy: Strategy, cfg: Config, model: Any, pool: Pool, candidates: 
     from alearn.select import gradient_features as gf
     from alearn.select.batch import lcmd, max_det
 
-    feats = gf.gradient_features(model, frames, kind=strategy.features).per_structure()
-    reference = gf.gradient_features(model, [r.atoms for r in train], kind=strategy.features).per_structure()
+    feats = features_of(model, frames, strategy.features).per_structure()
+    reference = features_of(model, [r.atoms for r in train], strategy.features).per_structure()
     posterior = gf.FeaturePosterior.fit(reference, strategy.ridge)
     psi = posterior.transform(feats)
     if sel == "maxdet":
@@ -417,7 +473,7 @@ def initial_state(cfg: Config, system: System, seed: int, workdir: Path) -> ArmS
                    seed=seed)
     model_dir = workdir / "model-0000"
     model.save(model_dir)
-    return ArmState(train, valid, model, model_dir, calls=len(made))
+    return ArmState(train, valid, model, model_dir, calls=len(made), initial_valid=len(valid))
 
 
 def copy_state(state: ArmState, workdir: Path) -> ArmState:
@@ -427,30 +483,68 @@ def copy_state(state: ArmState, workdir: Path) -> ArmState:
     if not model_dir.exists():
         shutil.copytree(state.model_dir, model_dir)
     return ArmState(list(state.train), list(state.valid), state.model, model_dir, state.calls,
-                    state.md_steps, [], [dict(p) for p in state.curve])
+                    state.md_steps, [], [dict(p) for p in state.curve], list(state.facts),
+                    state.converged_at, state.initial_valid)
+
+
+def labels_after_convergence(strategy: Strategy) -> bool:
+    """Whether an arm keeps labelling after its stop rule held: the uncertainty arms do (only
+    frames predicted to miss the target, up to the budget: what a converged campaign would
+    still send); the random arms A and B have nothing to decide with and stop labelling."""
+    return strategy.pool == "surrogate" and strategy.selector != "random"
+
+
+def stop_rules() -> Any:
+    """The campaign's stop rules as shipped ([stop] defaults: target_accurate_ratio,
+    accurate_iterations), with no iteration bound (the harness runs its own count)."""
+    from alearn.config.loop import StopConfig
+
+    return StopConfig(max_iterations=10 ** 6)
 
 
 def iteration(cfg: Config, system: System, strategy: Strategy, state: ArmState, it: int,
               seed: int, target: float, test: dict[str, list[Atoms]], workdir: Path) -> dict[str, Any]:
-    """One iteration of the arm; appends its record to ``state.curve`` and returns it."""
+    """One iteration of the arm; appends its record to ``state.curve`` and returns it.
+
+    Before the stop rule holds: explore, draw ``validation_per_iteration`` frames uniformly
+    (labelled, never trained on), select, label, train.  The stop rule is the campaign's
+    (``alearn.campaign.stop``): validation force RMSE ≤ target and (uncertainty arms) at least
+    ``target_accurate_ratio`` of the explored frames predicted to meet it, for
+    ``accurate_iterations`` iterations in a row; for the random arms the accuracy clause does
+    not apply.  After it holds no arm draws validation frames; the uncertainty arms keep
+    exploring and label the frames predicted to miss the target (``sent``), the random arms
+    stop (their model stands and is still scored)."""
     rng = np.random.default_rng([seed, it, 1])
+    converged = state.converged_at is not None
     timings: dict[str, float] = {}
+    if converged and not labels_after_convergence(strategy):
+        record = {"iteration": it, "reference": state.calls, "md_steps": state.md_steps, "epochs": 0,
+                  "train_rows": len(state.train), "valid_rows": len(state.valid), "selected": 0,
+                  "validation": 0, "explored": 0, "pool": 0, "converged": True,
+                  **evaluate(state.model, test)}
+        state.curve.append(record)
+        return record
     began = time.process_time()
+    walker_trust = None
     if strategy.pool == "reference":
         pool = reference_pool(cfg, system, state, rng)
     else:
-        pool = surrogate_pool(cfg, system, strategy, state, it, _walker_seed(seed, it),
-                              workdir / f"explore-{it:04d}")
+        pool, walker_trust = surrogate_pool(cfg, system, strategy, state, it, _walker_seed(seed, it),
+                                            workdir / f"explore-{it:04d}", target)
     timings["explore_cpu_s"] = time.process_time() - began
+    began = time.process_time()
+    window = judge(cfg, strategy, state, pool, target, walker_trust)   # the exploring model's
+    timings["trust_cpu_s"] = time.process_time() - began
     reference = system.reference()
     available = np.arange(len(pool.frames))
-    picks = rng.choice(available, size=min(system.validation_per_iteration, len(available)), replace=False)
+    n_valid = 0 if converged else min(system.validation_per_iteration, len(available))
+    picks = rng.choice(available, size=n_valid, replace=False) if n_valid else np.array([], dtype=int)
     new_valid = [pool.frames[i] if pool.labelled else label(reference, pool.frames[i]) for i in picks]
     state.valid.extend(rows_of(new_valid))
     state.calls += len(new_valid)
     rest = np.setdiff1d(available, picks)
     began = time.process_time()
-    selected, info = select(cfg, system, strategy, state, pool, rest, target, rng)
+    selected, info = select(cfg, strategy, state, pool, rest, window, rng)
     timings["select_cpu_s"] = time.process_time() - began
     new = [pool.frames[i] if pool.labelled else label(reference, pool.frames[i]) for i in selected]
     state.calls += len(new)
@@ -463,46 +557,80 @@ def iteration(cfg: Config, system: System, strategy: Strategy, state: ArmState, 
         state.model_dir = workdir / f"model-{it:04d}"
         model.save(state.model_dir)
     epochs = getattr(model, "metadata", {}).get("training", {}).get("epochs_run") if new_rows else 0
+    valid_rmse = validation_rmse(model, state.explored_valid())
     record = {"iteration": it, "reference": state.calls, "md_steps": state.md_steps, "epochs": epochs,
               "train_rows": len(state.train), "valid_rows": len(state.valid), "selected": len(new),
-              "explored": pool.explored, "pool": len(pool.frames), **info, **timings,
+              "validation": len(new_valid), "explored": pool.explored, "pool": len(pool.frames),
+              "explored_md_steps": pool.explored_steps, "converged": converged,
+              "validation_force_rmse": valid_rmse, **window.get("info", {}), **info, **timings,
               **evaluate(model, test)}
+    if not converged:
+        from alearn.campaign.stop import IterationFacts, stop_reason
+
+        uses_ratio = labels_after_convergence(strategy)
+        ratio = record.get("accurate_ratio") if uses_ratio else 1.0
+        state.facts.append(IterationFacts(it, ratio, None, state.calls, valid_rmse))
+        reason = stop_reason(state.facts, stop_rules(), 0.0, target)
+        if reason is not None and reason.startswith("converged"):
+            state.converged_at = it
+            record["stop_reason"] = reason
     state.curve.append(record)
     return record
+
+
+def judge(cfg: Config, strategy: Strategy, state: ArmState, pool: Pool, target: float,
+          walker_trust: Trust | None = None) -> dict[str, Any]:
+    """Every pool frame's predicted force error and the window of this iteration (surrogate
+    arms; B has none): the campaign's target-based trust (the walkers' own calibrated values
+    when the strategy's measure is theirs), or the raw window of the system."""
+    if strategy.pool == "reference":
+        return {}
+    frames = pool.frames
+    if strategy.trust == "target":
+        if walker_trust is not None and strategy.measure == "committee":
+            trust = walker_trust
+            predicted = np.array([float(v[1]) for v in pool.values])
+        else:
+            trust = calibrate(strategy, cfg, state.model, state.explored_valid(), state.train, target)
+            measure = measure_frames(strategy, state.model, frames, [None] * len(frames), state.train) \
+                if strategy.measure != "committee" or walker_trust is not None \
+                else measure_frames(strategy, state.model, frames, pool.values, state.train)
+            predicted = predicted_errors(measure, frames, trust)
+        lo, hi, quality = trust.lo, trust.hi, trust.quality
+    else:
+        measure = measure_frames(strategy, state.model, frames, pool.values, state.train)
+        predicted = measure.frame
+        lo, hi, quality = cfg.select.trust.lo, cfg.select.trust.hi, {}
+    accurate = int(np.sum(predicted < lo))
+    failed = int(np.sum(predicted >= hi)) + (pool.explored - len(frames))   # insane count as failed
+    info = {"lo": float(lo), "hi": float(hi), "calibration": quality,
+            "accurate_ratio": accurate / pool.explored if pool.explored else None,
+            "failed_fraction": failed / pool.explored if pool.explored else None,
+            "predicted_median": float(np.median(predicted)) if len(predicted) else None}
+    return {"predicted": predicted, "lo": lo, "hi": hi, "info": info}
 
 
 def _walker_seed(seed: int, it: int) -> int:
     return int(np.random.SeedSequence([seed, it]).generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
-def select(cfg: Config, system: System, strategy: Strategy, state: ArmState, pool: Pool,
-           rest: np.ndarray, target: float, rng: np.random.Generator) -> tuple[list[int], dict[str, Any]]:
-    """The frames of ``rest`` to label, and what the record keeps about the choice."""
+def select(cfg: Config, strategy: Strategy, state: ArmState, pool: Pool, rest: np.ndarray,
+           window: dict[str, Any], rng: np.random.Generator) -> tuple[list[int], dict[str, Any]]:
+    """The frames of ``rest`` to label, and what the record keeps about the choice: B any
+    ``budget`` frames of its reference MD; A ``budget`` random frames predicted below hi; the
+    uncertainty arms up to ``budget`` of the frames predicted to miss the target (lo ≤ predicted
+    < hi), chosen by the selector."""
     budget = cfg.select.budget
     if strategy.pool == "reference":
         return sorted(rng.choice(rest, size=min(budget, len(rest)), replace=False).tolist()), {}
-    frames = [pool.frames[i] for i in rest]
-    if strategy.trust == "calibrated":
-        trust, _ = calibrate(strategy, state.model, state.valid, state.train, target)
-        measure = measure_frames(strategy, state.model, frames, [pool.values[i] for i in rest], state.train)
-        predicted = predicted_errors(measure, frames, trust)
-        lo, hi, quality = trust.lo, trust.hi, trust.quality
-    else:
-        measure = measure_frames(strategy, state.model, frames, [pool.values[i] for i in rest], state.train)
-        predicted = measure.frame
-        lo, hi, quality = cfg.select.trust.lo, cfg.select.trust.hi, {}
-    below_hi = predicted < hi
-    accurate = predicted < lo
+    predicted = window["predicted"][rest]
+    below_hi = predicted < window["hi"]
+    accurate = predicted < window["lo"]
     candidates = np.flatnonzero(below_hi & ~accurate) if strategy.selector != "random" \
         else np.flatnonzero(below_hi)
-    full = np.full(len(pool.frames), -np.inf)
-    full[rest] = predicted
-    chosen = choose(strategy, cfg, state.model, pool, rest[candidates], full, state.train, budget, rng)
-    info = {"lo": float(lo), "hi": float(hi), "accurate_fraction": float(np.mean(accurate)) if len(rest) else 0.0,
-            "failed_fraction": float(np.mean(~below_hi)) if len(rest) else 0.0,
-            "candidates": int(len(candidates)), "calibration": quality,
-            "predicted_median": float(np.median(predicted)) if len(predicted) else None}
-    return chosen, info
+    chosen = choose(strategy, cfg, state.model, pool, rest[candidates], window["predicted"],
+                    state.train, budget, rng)
+    return chosen, {"candidates": int(len(candidates))}
 
 
 def run_arm(system: System, strategy: Strategy, seed: int, target: float, test: dict[str, list[Atoms]],
@@ -516,10 +644,12 @@ def run_arm(system: System, strategy: Strategy, seed: int, target: float, test: 
         record = iteration(cfg, system, strategy, state, it, seed, target, test, workdir)
         if log is not None:
             log(f"{system.name} {strategy.name} seed {seed} it {it}: {record['reference']} calls, "
-                f"force RMSE {record['force_rmse']:.4g}, train {record.get('train_cpu_s', 0):.1f} CPU s, "
-                f"candidates {record.get('candidates', '-')}, acc {record.get('accurate_fraction', '-')}")
+                f"force RMSE {record['force_rmse']:.4g}, valid {record.get('validation_force_rmse')}, "
+                f"train {record.get('train_cpu_s', 0):.1f} CPU s, selected {record['selected']}, "
+                f"candidates {record.get('candidates', '-')}, acc {record.get('accurate_ratio', '-')}"
+                + (" [stopped]" if record.get("converged") else ""))
     return {"strategy": asdict(strategy), "seed": seed, "wall_s": time.perf_counter() - began,
-            "cpu_s": time.process_time() - cpu,
+            "cpu_s": time.process_time() - cpu, "target": target, "converged_at": state.converged_at,
             "curve": state.curve}
 
 

@@ -70,7 +70,7 @@ class System:
     initial_copies: int = 4
     initial_rattle_A: float = 0.05
     iterations: int = 15
-    validation_per_iteration: int = 1
+    validation_per_iteration: int = 3          # the campaign default ([evaluate])
     initial_validation: int = 2
     rare_event: bool = False
     check: Callable[[str, Atoms], bool] | None = None   # is a test frame in its subset's state?
@@ -113,10 +113,12 @@ def _langevin(atoms: Atoms, temperature_K: float, timestep_fs: float, steps: int
 
 
 def labelled(atoms: Atoms) -> Atoms:
-    """A copy of ``atoms`` carrying its calculator's energy and forces."""
+    """A copy of ``atoms`` carrying its calculator's energy and (unconstrained) forces; MD
+    constraints (the adatom held at the bridge) stay behind."""
     frame = atoms.copy()
+    del frame.constraints
     frame.calc = SinglePointCalculator(frame, energy=float(atoms.get_potential_energy()),
-                                       forces=np.array(atoms.get_forces()))
+                                       forces=np.array(atoms.get_forces(apply_constraint=False)))
     return frame
 
 
@@ -144,6 +146,23 @@ def butane_dihedral(atoms: Atoms) -> float:
     carbons = [i for i, s in enumerate(atoms.get_chemical_symbols()) if s == "C"]
     angle = atoms.get_dihedral(*carbons) % 360.0
     return float(min(angle, 360.0 - angle))
+
+
+def _adatom_check(subset: str, atoms: Atoms) -> bool:
+    d = _adatom_lateral(atoms)
+    return d < 0.3 if subset == "hollow" else d > 0.35
+
+
+def _adatom_lateral(atoms: Atoms) -> float:
+    """Lateral distance of the adatom (the last atom) from its nearest hollow site, in surface
+    spacings a/√2 (hollow 0, bridge 0.5); hollows lie above second-layer atoms."""
+    z = atoms.positions[:-1, 2]
+    top = z.max()
+    second = atoms.positions[:-1][(z < top - 1.0) & (z > top - 1.0 - ADATOM_A / 2)]
+    cell = atoms.cell.array[:2, :2]
+    frac = np.linalg.solve(cell.T, (second[:, :2] - atoms.positions[-1, :2]).T).T
+    frac -= np.round(frac)
+    return float(np.min(np.linalg.norm(frac @ cell, axis=1)) / (ADATOM_A / np.sqrt(2)))
 
 
 def _melt_check(subset: str, atoms: Atoms) -> bool:
@@ -174,6 +193,32 @@ def _xtb() -> Calculator:
     from tblite.ase import TBLite
 
     return TBLite(method="GFN2-xTB", verbosity=0)
+
+
+ADATOM_A = 3.59       # EMT's Cu lattice constant at 0 K
+
+
+def _adatom(bridge: bool = False) -> Atoms:
+    """A Cu adatom on a 3 × 3 × 3 Cu(100) slab (28 atoms, periodic, 12 Å vacuum), relaxed
+    with EMT at a hollow site; ``bridge``: moved half a surface spacing to the bridge site
+    and relaxed with its lateral position held (FixCartesian, kept for MD at the saddle)."""
+    from ase.build import add_adsorbate, fcc100
+    from ase.calculators.emt import EMT
+    from ase.constraints import FixCartesian
+    from ase.optimize import BFGS
+
+    slab = fcc100("Cu", size=(3, 3, 3), a=ADATOM_A, vacuum=6.0)
+    add_adsorbate(slab, "Cu", 1.7, "hollow")
+    slab.center(vacuum=6.0, axis=2)
+    slab.pbc = True
+    slab.calc = EMT()
+    BFGS(slab, logfile=None).run(fmax=0.01, steps=300)
+    if bridge:
+        slab.positions[-1, 0] += ADATOM_A / np.sqrt(2) / 2
+        slab.set_constraint(FixCartesian(len(slab) - 1, mask=(True, True, False)))
+        BFGS(slab, logfile=None).run(fmax=0.01, steps=300)
+    slab.calc = None
+    return slab
 
 
 def _read(path: str) -> Atoms:
@@ -231,7 +276,7 @@ _MONITOR = {"every_steps": 10}
 def systems() -> dict[str, Callable[[], System]]:
     """Builders of every system by name (building one may run a short relaxation)."""
     return {"lj-dimer": lj_dimer, "cu-bulk": cu_bulk, "cu13": cu13, "water": water,
-            "cu-melt": cu_melt, "butane": butane}
+            "cu-melt": cu_melt, "butane": butane, "cu-adatom": cu_adatom}
 
 
 def lj_dimer() -> System:
@@ -330,6 +375,24 @@ def butane() -> System:
          "gauche": MdSpec(gauche, 600.0, trajectories=2, equilibrate=400, steps=2000, every=50)},
         timestep_fs=0.5, initial_copies=4, rare_event=True, check=_butane_check,
         notes="n-butane (GFN2-xTB) at 600 K; start: anti; test: half anti, half gauche")
+
+
+def cu_adatom() -> System:
+    hollow, bridge = _adatom(False), _adatom(True)
+    return System(
+        "cu-adatom", _emt, (hollow,), "committee",
+        {"radial_cutoff_A": 4.5, "angular_cutoff_A": 3.5, "radial_order": 8, "angular_order": 4},
+        _COMMITTEE, _FORCES,
+        {"timestep_fs": 2.0, "walkers": 4, "monitor": _MONITOR,
+         "stages": [{"temperature_K": 700.0, "steps": 150, "iterations": 1}]},
+        {"measure": "max_force_std", "budget": 4, "min_frame_gap": 10,
+         "trust": {"lo": 0.05, "hi": 1.0}},
+        {"hollow": MdSpec(hollow, 700.0, trajectories=2, equilibrate=100, steps=300, every=10),
+         "bridge": MdSpec(bridge, 700.0, trajectories=2, equilibrate=100, steps=300, every=10)},
+        timestep_fs=2.0, rare_event=True, check=_adatom_check,
+        notes="Cu adatom on Cu(100) (EMT; 3x3x3 slab + 1, bridge barrier 0.41 eV) at 700 K; "
+              "start: hollow; test: half MD at the hollow, half with the adatom held at the "
+              "bridge (the hop's saddle; ~1 hop per 100 ps at 700 K)")
 
 
 def test_set(system: System, seed: int, cache: Path | None = None) -> dict[str, list[Atoms]]:

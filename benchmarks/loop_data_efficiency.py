@@ -49,6 +49,7 @@ STRATEGIES: dict[str, H.Strategy] = {s.name: s for s in (
     H.Strategy("random", selector="random"),
     H.Strategy("committee-fps-raw", selector="fps", measure="committee", trust="raw"),
     H.Strategy("committee-fps", selector="fps", measure="committee"),
+    H.Strategy("committee-fps-fixedhi", selector="fps", measure="committee", hi_follows_error=False),
     H.Strategy("committee-top", selector="top", measure="committee"),
     H.Strategy("committee-kmeans", selector="kmeans", measure="committee"),
     H.Strategy("gf-maxdet", selector="maxdet", measure="gf_atom"),
@@ -79,7 +80,8 @@ def arm_strategies(active: H.Strategy, arms: Sequence[str]) -> dict[str, H.Strat
             out[arm] = H.Strategy("A", selector="random", measure=active.measure, features=active.features,
                                   trust=active.trust, bias=active.bias,
                                   bias_ramp_steps=active.bias_ramp_steps, guard=active.guard,
-                                  guard_ramp_steps=active.guard_ramp_steps, hi_factor=active.hi_factor)
+                                  guard_ramp_steps=active.guard_ramp_steps, hi_factor=active.hi_factor,
+                                  hi_follows_error=active.hi_follows_error)
         elif arm == "A-plain":
             if active.bias > 0:
                 out[arm] = H.Strategy("A-plain", selector="random", measure=active.measure,
@@ -168,9 +170,12 @@ def run_system(name: str, args: argparse.Namespace) -> dict[str, Any]:
         result["targets"] = [f * result["floor"] for f in args.target_factors]
         result["runs"] = {}
     log(f"{name}: floor {result['floor']:.4g} eV/Å; targets {[round(t, 4) for t in result['targets']]}")
-    trust_target = min(result["targets"])
+    trust_target = args.trust_factor * result["floor"]
+    result["trust_target"] = trust_target
     default = "gpr-fps" if system.surrogate == "gpr" else args.active
     active = STRATEGIES[args.active_gpr if system.surrogate == "gpr" else default]
+    if args.hi_factor is not None:
+        active = replace(active, hi_factor=args.hi_factor)
     strategies = arm_strategies(active, args.arms)
     iterations = args.iterations or system.iterations
     for seed in args.seeds:
@@ -213,15 +218,17 @@ def summarise(result: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def sent_fraction(curve: Sequence[dict[str, Any]], last: int = 3) -> float | None:
-    """Reference calls (selected + validation frames) per explored frame over the last
-    ``last`` iterations of a surrogate arm (None for arms without exploration)."""
-    tail = [p for p in curve[1:] if p.get("explored")][-last:]
-    explored = sum(p["explored"] for p in tail)
+def sent_fraction(curve: Sequence[dict[str, Any]], converged_at: int | None,
+                  per: str = "explored") -> float | None:
+    """Reference calls per explored frame (``per = "explored_md_steps"``: per MD step) over the
+    iterations after the arm's stop rule held (None: it never held, or no iteration followed)."""
+    if converged_at is None:
+        return None
+    tail = [p for p in curve if p["iteration"] > converged_at and p.get(per)]
+    explored = sum(p[per] for p in tail)
     if not explored:
         return None
-    spent = tail[-1]["reference"] - (curve[len(curve) - len(tail) - 1]["reference"])
-    return spent / explored
+    return sum(p["selected"] + p.get("validation", 0) for p in tail) / explored
 
 
 def _fmt(x: Any, digits: int = 2) -> str:
@@ -245,9 +252,23 @@ def table(result: dict[str, Any]) -> list[str]:
                   if row["ratio_mean"] is not None else "—")
         lines.append(f"| {result['system']} | {row['target']:.4g} | {row['baseline']} | {active} | "
                      f"{base} | {ratios} | {spread} | {row['seeds_both_reached']}/{len(per)} |")
-    sent = [sent_fraction(arms["active"]["curve"]) for arms in result["runs"].values() if "active" in arms]
-    lines.append(f"| {result['system']} | sent / explored, active arm, last 3 iterations | | "
-                 + ", ".join(_fmt(100 * x, 1) + " %" for x in sent if x is not None) + " | | | | |")
+    sent, steps, conv = [], [], []
+    for arms in result["runs"].values():
+        if "active" not in arms:
+            continue
+        run = arms["active"]
+        at = run.get("converged_at")
+        conv.append("—" if at is None else str(at))
+        sent.append(sent_fraction(run["curve"], at))
+        steps.append(sent_fraction(run["curve"], at, per="explored_md_steps"))
+    lines.append(f"| {result['system']} | active: stop rule held after iteration | | "
+                 + ", ".join(conv) + " | | | | |")
+    lines.append(f"| {result['system']} | active: sent / explored frames after it held | | "
+                 + ", ".join("—" if x is None else _fmt(100 * x, 1) + " %" for x in sent)
+                 + " | | | | |")
+    lines.append(f"| {result['system']} | active: sent / MD steps after it held | | "
+                 + ", ".join("—" if x is None else _fmt(100 * x, 2) + " %" for x in steps)
+                 + " | | | | |")
     return lines
 
 
@@ -266,8 +287,13 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--active", default="gf-maxdet", choices=sorted(STRATEGIES))
     parser.add_argument("--active-gpr", default="gpr-fps", choices=sorted(STRATEGIES))
     parser.add_argument("--iterations", type=int, default=None, help="default: the system's")
+    parser.add_argument("--hi-factor", type=float, default=None,
+                        help="hi = this × target for the surrogate arms (default: the campaign's [select] hi_factor)")
     parser.add_argument("--floor-frames", type=int, default=100)
-    parser.add_argument("--target-factors", type=float, nargs="+", default=[3.0, 2.0, 1.5])
+    parser.add_argument("--target-factors", type=float, nargs="+", default=[3.0, 2.0],
+                        help="the targets reported (× floor)")
+    parser.add_argument("--trust-factor", type=float, default=2.0,
+                        help="the target every arm's stop rule and the active arm's trust use (× floor)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--cache", type=Path, default=None,
                         help="folder of the labelled test and floor frames (default: OUT/cache)")

@@ -5,8 +5,10 @@ validation set so far (never trained on, :mod:`alearn.campaign.validation`); its
 fitted to the true atomic force errors there (:func:`alearn.select.trust.fit_force_calibration`,
 per element where an element has at least ``MIN_ATOMS`` validation atoms, with ``aggregate =
 "component_rms"``), so every frame's measure *is* its predicted per-component force RMSE in
-eV/Å.  The window is then lo = target, hi = ``hi_factor`` × target: accurate frames are those
-predicted to meet the target, and acc% means what it says.
+eV/Å.  The window is then lo = target, hi = ``hi_factor`` × max(target, the model's validation
+force RMSE): accurate frames are those predicted to meet the target, and acc% means what it
+says; hi follows the model's own error while it is worse than the target, so an early model
+still finds frames to learn from (:func:`alearn.select.trust.levels`).
 
 Fallback: with fewer than ``MIN_FRAMES`` validation frames (iteration 1 always: nothing has been
 explored before it) the measure's own per-atom values are read as predicted atomic force errors
@@ -50,38 +52,59 @@ def measured(measure: Any, model: Any, calculator: Any,
     return values, errors
 
 
+def fit_window(values: list[Any], frames: list[Any], errors: list[np.ndarray], target: float,
+               hi_factor: float, follow_error: bool = True) -> tuple[Any, Any, str]:
+    """(calibration, levels, source) from the raw measure ``values`` of the validation
+    ``frames`` and their true atomic force errors: the fit of every iteration of a campaign
+    with a target (the identity fallback with fewer than ``MIN_FRAMES`` frames or a failed
+    fit).  hi = hi_factor × max(target, the validation force RMSE) (``follow_error``; else
+    hi_factor × target, as before 2026-12-04).  The data-efficiency benchmark calls this too,
+    so it measures the campaign's trust."""
+    from alearn.select.trust import fit_force_calibration, identity_calibration, levels
+
+    calibration, source = None, FALLBACK
+    if len(frames) >= MIN_FRAMES:
+        try:
+            calibration = fit_force_calibration(values, frames, errors, aggregate="component_rms",
+                                                min_atoms=MIN_ATOMS)
+            source = "validation"
+        except UserError as exc:           # e.g. a measure that is zero on every frame
+            source = f"fallback: the fit failed ({exc})"
+    if calibration is None:
+        calibration = identity_calibration("component_rms")
+    current = None
+    if follow_error and len(frames) >= MIN_FRAMES and errors:
+        current = float(np.sqrt(np.mean(np.concatenate(errors) ** 2) / 3.0))
+    return calibration, levels(target, hi_factor, current), source
+
+
 def target_trust(ctx: Context, surrogate: Callable[[], Any], fitted: Any,
                  options: Mapping[str, Any]) -> tuple[Any, Any, TrustRecord]:
     """(window, calibrated measure, record) of this iteration for ``[select]
     target_force_error_eV_A``; ``fitted``: the raw measure fitted to the exploring model."""
     from alearn.explore.monitor import TrustWindow
-    from alearn.select.trust import (CalibratedMeasure, fit_force_calibration,
-                                     identity_calibration, levels)
+    from alearn.select.trust import CalibratedMeasure
 
     cfg = ctx.config.select
     target = float(cfg.target_force_error_eV_A)
-    window = levels(target, cfg.hi_factor)
     rows = [r for r in ctx.store.rows(ids=list(ctx.previous_validation_ids))
             if r.labels.forces is not None]
-    calibration, source, rmse, predicted = None, FALLBACK, None, None
+    values: list[Any] = []
+    errors: list[np.ndarray] = []
     if len(rows) >= MIN_FRAMES:
         model = surrogate()
         values, errors = measured(fitted, model, model.as_calculator(**options), rows)
-        try:
-            calibration = fit_force_calibration(values, [r.atoms for r in rows], errors,
-                                                aggregate="component_rms", min_atoms=MIN_ATOMS)
-            source = "validation"
-        except UserError as exc:           # e.g. a measure that is zero on every frame
-            source = f"fallback: the fit failed ({exc})"
+    calibration, window, source = fit_window(values, [r.atoms for r in rows] if values else [],
+                                             errors, target, cfg.hi_factor)
+    rmse, predicted = None, None
+    if errors:
         every = np.concatenate(errors)
         rmse = float(np.sqrt(np.mean(every ** 2) / 3.0))
-        if calibration is not None:
+        if source == "validation":
             frames = [calibration.predict(v, r.atoms.numbers) for v, r in zip(values, rows)]
             atoms = np.array([len(r.atoms) for r in rows], dtype=float)
             predicted = float(np.sqrt(np.sum(atoms * np.array([f.value for f in frames]) ** 2)
                                       / np.sum(atoms)))
-    if calibration is None:
-        calibration = identity_calibration("component_rms")
     summary = calibration.summary()
     record = TrustRecord(target, window.lo, window.hi, source, calibration.n_frames,
                          float(calibration.scale),
@@ -93,4 +116,4 @@ def target_trust(ctx: Context, surrogate: Callable[[], Any], fitted: Any,
     return TrustWindow(window.lo, window.hi), CalibratedMeasure(fitted, calibration), record
 
 
-__all__ = ["FALLBACK", "MIN_ATOMS", "MIN_FRAMES", "measured", "target_trust"]
+__all__ = ["FALLBACK", "MIN_ATOMS", "MIN_FRAMES", "fit_window", "measured", "target_trust"]

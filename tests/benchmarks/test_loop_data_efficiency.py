@@ -34,14 +34,17 @@ def test_benchmark_campaign_validates(path: Path) -> None:
     assert all(s.exists() for s in campaign.campaign.structures)
 
 
-@pytest.mark.parametrize("name", ["lj-dimer", "cu-bulk", "cu13", "water", "cu-melt"])
+@pytest.mark.parametrize("name", ["lj-dimer", "cu-bulk", "cu13", "water", "cu-melt", "cu-adatom"])
 def test_systems_build_valid_configurations(name: str) -> None:
     bench = _module()
     system = bench.S.systems()[name]()
     cfg = bench.H.configs(system)
     assert cfg.select.budget >= 1 and system.starts
     assert set(system.test) and all(spec.steps >= spec.every for spec in system.test.values())
-    assert system.rare_event == (name == "cu-melt")
+    assert system.rare_event == (name in ("cu-melt", "cu-adatom"))
+    if system.check is not None:       # the test subsets are in the states their names say
+        for subset, spec in system.test.items():
+            assert system.check(subset, spec.start) or spec.prepare_K is not None
 
 
 def _curve(points: list[tuple[int, float]]) -> dict:
@@ -92,8 +95,8 @@ def test_table_reports_ratios_per_seed_and_the_sent_fraction() -> None:
     def arm(points):
         curve = _curve(points)["curve"]
         for p in curve[1:]:
-            p["explored"] = 100
-        return {"curve": curve}
+            p.update(explored=100, explored_md_steps=1000, selected=p["reference"] - 4, validation=0)
+        return {"curve": curve, "converged_at": 1}
     runs = {"1": {"active": arm([(4, 1.0), (8, 0.04), (9, 0.03), (10, 0.02)]),
                   "A": arm([(4, 1.0), (8, 0.5), (12, 0.04), (16, 0.03)]),
                   "B": arm([(4, 1.0), (8, 0.5), (12, 0.2), (16, 0.1)])}}
@@ -102,4 +105,6 @@ def test_table_reports_ratios_per_seed_and_the_sent_fraction() -> None:
     assert "| 8 | 12 | 1.50 |" in vs_a
     vs_b = next(line for line in lines if "| B |" in line)
     assert "≥ 2.00" in vs_b and "| 0/1 |" in vs_b
-    assert "2.0 %" in lines[-1]  # 6 calls over 300 explored frames in the last 3 iterations
+    # after the stop rule held (iteration 1): 5 + 6 calls over 200 frames, 2000 MD steps
+    assert "| active: stop rule held after iteration | | 1 |" in lines[-3]
+    assert "5.5 %" in lines[-2] and "0.55 %" in lines[-1]
