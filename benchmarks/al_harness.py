@@ -14,15 +14,24 @@ Each arm is a :class:`Strategy`:
   ``maxdet`` or ``lcmd`` (gradient features, training posterior);
 - which measure and trust window: the walkers' committee ``max_force_std`` per atom
   (``committee``), the gradient-feature posterior std per atom (``gf_atom``) or per structure
-  (``gf_struct``), the D-optimal grade (``dopt``) or the GP's std (``gpr``); ``trust =
-  "calibrated"`` scales the measure on the validation set and takes lo = the target force
-  error, hi = ``hi_factor`` × target; frames at or above hi are never labelled (every
-  surrogate arm, random included).
+  (``gf_struct``), the D-optimal grade (``dopt``) or the GP's std (``gpr``).  ``trust =
+  "target"`` (default) is the campaign's own target-based trust: the measure of the exploring
+  model fitted to the true force errors of the validation frames so far by
+  :func:`alearn.campaign.trusting.fit_window` (per element, per-component RMSE; the identity
+  fallback before 3 frames), lo = target, hi = hi_factor × max(target, validation RMSE); the
+  committee walkers are monitored with that calibrated measure and window (rollback at hi), as
+  a campaign's are.  Frames at or above hi are never labelled (every surrogate arm, random
+  included); the uncertainty arms label only frames predicted to miss the target (≥ lo).
 
-Every arm spends the same ``budget`` per iteration on training frames and the same
-``validation_per_iteration`` frames, drawn uniformly from its own pool, on its validation set
-(never trained on; early stopping and calibration stand on it).  Both count as reference
-calculations.
+Every arm draws ``validation_per_iteration`` frames uniformly from its own pool into its
+validation set (never trained on; early stopping, calibration and the stop rule stand on it)
+and labels up to ``budget`` frames per iteration; both count as reference calculations.  The
+stop rule is the campaign's (:func:`alearn.campaign.stop.stop_reason`, ``[stop]`` defaults):
+validation force RMSE ≤ target (and, for the uncertainty arms, at least
+``target_accurate_ratio`` of the explored frames predicted to meet it) for
+``accurate_iterations`` iterations in a row.  Once it holds no arm draws validation frames;
+the random arms (A, B) stop labelling, the uncertainty arms keep exploring and label only the
+frames predicted to miss the target (what a converged campaign would still send).
 """
 
 from __future__ import annotations

@@ -3,12 +3,16 @@
 For every system of ``al_systems.py`` and every seed, all arms start from the same iteration 0
 (rattled copies of the start structures, labelled) and run the same number of iterations with
 the same budget per iteration, the same training schedule (warm start, replay, early stopping
-on the arm's own validation set) and the same validation rule (``validation_per_iteration``
-frames drawn uniformly from the arm's own pool each iteration; every frame counts).  Arms:
+on the arm's own validation set), the same validation rule (``validation_per_iteration``
+frames drawn uniformly from the arm's own pool each iteration; every frame counts) and the
+campaign's stop rule (``al_harness``): once it holds, the random arms stop labelling and the
+uncertainty arms label only frames predicted to miss the target.  Arms:
 
-- ``active``: the selection strategy under test (``--active``, one of :data:`STRATEGIES`);
+- ``active``: the selection strategy under test (``--active``, one of :data:`STRATEGIES`;
+  default the campaign's own default, committee ``max_force_std`` with fps); any other strategy
+  name given in ``--arms`` runs beside it;
 - ``A``: random frames of the same surrogate exploration (the same explorer as ``active``,
-  bias included), frames at or above the calibrated hi excluded;
+  bias included), frames predicted at or above hi excluded;
 - ``A-plain``: random frames of unbiased surrogate exploration (only when ``active`` biases);
 - ``B``: random frames of reference MD at the test conditions from the same start structures
   (as many MD steps per iteration as the surrogate walkers make); ``C`` is B's count of
@@ -16,11 +20,12 @@ frames drawn uniformly from the arm's own pool each iteration; every frame count
 
 After every iteration the model is scored on the system's test set (reference MD at the test
 conditions, never trained on; for the rare-event systems half in each state).  **Needed** = the
-reference calculations spent at the first iteration after which the force RMSE stays at or
-below the target for the rest of the run.  Targets are 3×, 2× and 1.5× the **floor**: the force
-RMSE of the model trained from scratch on ``--floor-frames`` frames of independent reference MD
-of the test distribution.  The active arm's trust target (``target_force_error``) is the
-tightest of them.
+reference calculations spent (selected + validation) at the first iteration after which the
+force RMSE stays at or below the target for the rest of the run.  Targets are multiples
+(``--target-factors``) of the **floor**: the force RMSE of the model trained from scratch on
+``--floor-frames`` frames of independent reference MD of the test distribution.  The target of
+every arm's stop rule and of the active arm's trust is ``--trust-factor`` × floor.  "Sent /
+explored" is counted over the iterations after the active arm's stop rule held.
 
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/loop_data_efficiency.py cu-bulk cu-melt \\
         --seeds 1 2 3 4 5 --out /tmp/bench-al
@@ -203,19 +208,36 @@ def run_system(name: str, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+BASELINES = ("A", "A-plain", "B")
+
+
 def summarise(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """Ratios of every baseline arm against the active arm at every target (C: B's MD steps)."""
+    """Ratios baseline/arm of every uncertainty arm (``active`` and any named strategy) against
+    every baseline arm at every target (C: B's MD steps)."""
     runs = result["runs"]
-    arms = sorted({a for r in runs.values() for a in r} - {"active"})
+    present = {a for r in runs.values() for a in r}
+    arms = ["active"] + sorted(present - {"active", *BASELINES})
     out = []
     for target in result["targets"]:
-        for baseline in arms:
-            out.append(compare(runs, target, baseline))
-        if any("B" in r for r in runs.values()):
-            c = compare(runs, target, "B", count="md_steps")
-            c["baseline"] = "C"
-            out.append(c)
+        for arm in arms:
+            for baseline in [b for b in BASELINES if b in present]:
+                row = compare(runs, target, baseline, arm=arm)
+                row["arm"] = arm
+                out.append(row)
+            if "B" in present:
+                c = compare(runs, target, "B", arm=arm, count="md_steps")
+                c.update(baseline="C", arm=arm)
+                out.append(c)
     return out
+
+
+def at_stop(run: dict[str, Any]) -> tuple[int | None, float | None]:
+    """(reference calls, test force RMSE) when the arm's stop rule held (None: it never did)."""
+    at = run.get("converged_at")
+    if at is None:
+        return None, None
+    point = next(p for p in run["curve"] if p["iteration"] == at)
+    return int(point["reference"]), float(point["force_rmse"])
 
 
 def sent_fraction(curve: Sequence[dict[str, Any]], converged_at: int | None,
@@ -236,39 +258,48 @@ def _fmt(x: Any, digits: int = 2) -> str:
 
 
 def table(result: dict[str, Any]) -> list[str]:
-    """Markdown rows of one system: per target and baseline, what each seed needed and the
-    ratio baseline/active (mean ± sd, min; '≥ r' where the baseline never stayed below)."""
+    """Markdown rows of one system: per target, arm and baseline, what each seed needed and the
+    ratio baseline/arm (mean ± sd, min; '≥ r' where the baseline never stayed below); then per
+    arm the calls and test error when its stop rule held, the final test error, and the active
+    arm's sent fraction after it held."""
     lines = []
     for row in summarise(result):
         per = row["per_seed"]
-        active = ", ".join("—" if v["active"] is None else str(v["active"]) for v in per.values())
-        base = ", ".join("—" if v[row["baseline"] if row["baseline"] != "C" else "B"] is None
-                         else str(v[row["baseline"] if row["baseline"] != "C" else "B"])
-                         for v in per.values())
+        key = "B" if row["baseline"] == "C" else row["baseline"]
+        mine = ", ".join("—" if v[row["arm"]] is None else str(v[row["arm"]]) for v in per.values())
+        base = ", ".join("—" if v[key] is None else str(v[key]) for v in per.values())
         ratios = ", ".join(_fmt(v["ratio"]) if v["ratio"] is not None
                            else (f"≥ {v['ratio_at_least']:.2f}" if v["ratio_at_least"] else "—")
                            for v in per.values())
         spread = (f"{_fmt(row['ratio_mean'])} ± {_fmt(row['ratio_std'])} (min {_fmt(row['ratio_min'])})"
                   if row["ratio_mean"] is not None else "—")
-        lines.append(f"| {result['system']} | {row['target']:.4g} | {row['baseline']} | {active} | "
-                     f"{base} | {ratios} | {spread} | {row['seeds_both_reached']}/{len(per)} |")
-    sent, steps, conv = [], [], []
-    for arms in result["runs"].values():
-        if "active" not in arms:
-            continue
-        run = arms["active"]
-        at = run.get("converged_at")
-        conv.append("—" if at is None else str(at))
-        sent.append(sent_fraction(run["curve"], at))
-        steps.append(sent_fraction(run["curve"], at, per="explored_md_steps"))
-    lines.append(f"| {result['system']} | active: stop rule held after iteration | | "
-                 + ", ".join(conv) + " | | | | |")
-    lines.append(f"| {result['system']} | active: sent / explored frames after it held | | "
-                 + ", ".join("—" if x is None else _fmt(100 * x, 1) + " %" for x in sent)
-                 + " | | | | |")
-    lines.append(f"| {result['system']} | active: sent / MD steps after it held | | "
-                 + ", ".join("—" if x is None else _fmt(100 * x, 2) + " %" for x in steps)
-                 + " | | | | |")
+        lines.append(f"| {result['system']} | {row['target']:.4g} | {row['arm']} vs {row['baseline']} | "
+                     f"{mine} | {base} | {ratios} | {spread} | {row['seeds_both_reached']}/{len(per)} |")
+    return lines
+
+
+def stop_table(result: dict[str, Any]) -> list[str]:
+    """Per arm: seeds whose stop rule held, calls and test RMSE then, final test RMSE (mean ± sd
+    over seeds) and, for the uncertainty arms, sent / explored frames and per MD step after it
+    held, per seed."""
+    lines = []
+    arms = sorted({a for r in result["runs"].values() for a in r}, key=lambda a: (a != "active", a))
+    for arm in arms:
+        runs = [r[arm] for r in result["runs"].values() if arm in r]
+        stops = [at_stop(r) for r in runs]
+        held = [s for s in stops if s[0] is not None]
+        final = np.array([r["curve"][-1]["force_rmse"] for r in runs])
+        spent = np.array([r["curve"][-1]["reference"] for r in runs])
+        sent = [sent_fraction(r["curve"], r.get("converged_at")) for r in runs]
+        steps = [sent_fraction(r["curve"], r.get("converged_at"), per="explored_md_steps") for r in runs]
+        lines.append(
+            f"| {result['system']} | {arm} | {len(held)}/{len(runs)} | "
+            + ", ".join("—" if c is None else str(c) for c, _ in stops) + " | "
+            + ", ".join("—" if e is None else f"{e:.3f}" for _, e in stops) + " | "
+            + f"{spent.mean():.0f} | {final.mean():.3f} ± {final.std(ddof=1) if len(final) > 1 else 0:.3f} | "
+            + (", ".join("—" if x is None else f"{100 * x:.1f} %" for x in sent) + " / "
+               + ", ".join("—" if x is None else f"{100 * x:.2f} %" for x in steps)
+               if arm not in BASELINES else "") + " |")
     return lines
 
 
@@ -284,7 +315,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--arms", nargs="+", default=["active", "A", "A-plain", "B"],
                         help="active, A, A-plain, B, or any strategy name")
-    parser.add_argument("--active", default="gf-maxdet", choices=sorted(STRATEGIES))
+    parser.add_argument("--active", default="committee-fps", choices=sorted(STRATEGIES))
     parser.add_argument("--active-gpr", default="gpr-fps", choices=sorted(STRATEGIES))
     parser.add_argument("--iterations", type=int, default=None, help="default: the system's")
     parser.add_argument("--hi-factor", type=float, default=None,
@@ -292,7 +323,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--floor-frames", type=int, default=100)
     parser.add_argument("--target-factors", type=float, nargs="+", default=[3.0, 2.0],
                         help="the targets reported (× floor)")
-    parser.add_argument("--trust-factor", type=float, default=2.0,
+    parser.add_argument("--trust-factor", type=float, default=3.0,
                         help="the target every arm's stop rule and the active arm's trust use (× floor)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--cache", type=Path, default=None,
@@ -307,15 +338,24 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     args.cache = args.cache or args.out / "cache"
     if args.table:
-        print("| system | target eV/Å | baseline | active needed | baseline needed | ratio per seed "
+        results = {name: json.loads((args.out / name / "result.json").read_text()) for name in args.systems}
+        print("| system | target eV/Å | arm vs baseline | arm needed | baseline needed | ratio per seed "
               "| ratio mean ± sd | seeds |\n|---|---|---|---|---|---|---|---|")
-        for name in args.systems:
-            print("\n".join(table(json.loads((args.out / name / "result.json").read_text()))))
+        for result in results.values():
+            print("\n".join(table(result)))
+        print("\n| system | arm | stop rule held | calls then | test RMSE then | calls at end "
+              "| test RMSE at end | sent / explored frames / MD steps after it held |\n"
+              "|---|---|---|---|---|---|---|---|")
+        for result in results.values():
+            print("\n".join(stop_table(result)))
+        for result in results.values():
+            print(f"{result['system']}: floor {result['floor']:.4g} eV/Å, trust target "
+                  f"{result.get('trust_target', float('nan')):.4g}, test {result['test']}")
         return
     for name in args.systems:
         result = run_system(name, args)
         for row in result["summary"]:
-            log(f"{name} target {row['target']:.4g} vs {row['baseline']}: "
+            log(f"{name} target {row['target']:.4g} {row['arm']} vs {row['baseline']}: "
                 f"mean {row['ratio_mean']} ± {row['ratio_std']} over {row['seeds_both_reached']} seeds; "
                 + "; ".join(f"{s}: {v}" for s, v in row["per_seed"].items()))
 

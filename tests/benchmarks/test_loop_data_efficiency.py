@@ -101,10 +101,13 @@ def test_table_reports_ratios_per_seed_and_the_sent_fraction() -> None:
                   "A": arm([(4, 1.0), (8, 0.5), (12, 0.04), (16, 0.03)]),
                   "B": arm([(4, 1.0), (8, 0.5), (12, 0.2), (16, 0.1)])}}
     lines = bench.table({"system": "toy", "targets": [0.05], "runs": runs})
-    vs_a = next(line for line in lines if "| A |" in line)
+    vs_a = next(line for line in lines if "| active vs A |" in line)
     assert "| 8 | 12 | 1.50 |" in vs_a
-    vs_b = next(line for line in lines if "| B |" in line)
+    vs_b = next(line for line in lines if "| active vs B |" in line)
     assert "≥ 2.00" in vs_b and "| 0/1 |" in vs_b
-    # after the stop rule held (iteration 1): 5 + 6 calls over 200 frames, 2000 MD steps
-    assert "| active: stop rule held after iteration | | 1 |" in lines[-3]
-    assert "5.5 %" in lines[-2] and "0.55 %" in lines[-1]
+    stops = bench.stop_table({"system": "toy", "targets": [0.05], "runs": runs})
+    active = next(line for line in stops if "| toy | active |" in line)
+    # stop rule held after iteration 1 (8 calls, 0.04); then 5 + 6 calls over 200 frames, 2000 MD steps
+    assert "| 1/1 | 8 | 0.040 |" in active and "5.5 % / 0.55 %" in active
+    baseline = next(line for line in stops if "| toy | B |" in line)
+    assert baseline.endswith("|  |")
