@@ -84,6 +84,7 @@ class Strategy:
     decorrelate: bool = True
     ridge: float = 1e-3
     replay: float | None = 2.0          # None: warm start on all data (no replay subsample)
+    stops: bool = True                  # False: the stop rule is ignored (full budget to the end)
     fresh_training: bool = False
 
 
@@ -573,7 +574,7 @@ def iteration(cfg: Config, system: System, strategy: Strategy, state: ArmState, 
               "explored_md_steps": pool.explored_steps, "converged": converged,
               "validation_force_rmse": valid_rmse, **window.get("info", {}), **info, **timings,
               **evaluate(model, test)}
-    if not converged:
+    if not converged and strategy.stops:
         from alearn.campaign.stop import IterationFacts, stop_reason
 
         uses_ratio = labels_after_convergence(strategy)

@@ -73,6 +73,7 @@ BIASED = {f"{name}+bias": replace(s, name=f"{name}+bias", bias=0.2, bias_ramp_st
           for name, s in STRATEGIES.items() if not name.startswith("gpr")}
 STRATEGIES.update(BIASED)
 STRATEGIES["B"] = H.Strategy("B", pool="reference")
+STRATEGIES["B-nostop"] = H.Strategy("B-nostop", pool="reference", stops=False)
 
 
 def arm_strategies(active: H.Strategy, arms: Sequence[str]) -> dict[str, H.Strategy]:
@@ -93,6 +94,9 @@ def arm_strategies(active: H.Strategy, arms: Sequence[str]) -> dict[str, H.Strat
                                       features=active.features, trust=active.trust, guard=active.guard,
                                       guard_ramp_steps=active.guard_ramp_steps,
                                       hi_factor=active.hi_factor)
+        elif arm in ("A-nostop", "active-nostop"):
+            base = out.get(arm.split("-")[0]) or arm_strategies(active, [arm.split("-")[0]])[arm.split("-")[0]]
+            out[arm] = replace(base, name=arm, stops=False)
         elif arm == "B":
             out[arm] = STRATEGIES["B"]
         else:
@@ -208,7 +212,7 @@ def run_system(name: str, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-BASELINES = ("A", "A-plain", "B")
+BASELINES = ("A", "A-plain", "B", "A-nostop", "B-nostop")
 
 
 def summarise(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -224,10 +228,11 @@ def summarise(result: dict[str, Any]) -> list[dict[str, Any]]:
                 row = compare(runs, target, baseline, arm=arm)
                 row["arm"] = arm
                 out.append(row)
-            if "B" in present:
-                c = compare(runs, target, "B", arm=arm, count="md_steps")
-                c.update(baseline="C", arm=arm)
-                out.append(c)
+            for b, c_name in (("B", "C"), ("B-nostop", "C-nostop")):
+                if b in present:
+                    c = compare(runs, target, b, arm=arm, count="md_steps")
+                    c.update(baseline=c_name, arm=arm)
+                    out.append(c)
     return out
 
 
@@ -265,7 +270,7 @@ def table(result: dict[str, Any]) -> list[str]:
     lines = []
     for row in summarise(result):
         per = row["per_seed"]
-        key = "B" if row["baseline"] == "C" else row["baseline"]
+        key = {"C": "B", "C-nostop": "B-nostop"}.get(row["baseline"], row["baseline"])
         mine = ", ".join("—" if v[row["arm"]] is None else str(v[row["arm"]]) for v in per.values())
         base = ", ".join("—" if v[key] is None else str(v[key]) for v in per.values())
         ratios = ", ".join(_fmt(v["ratio"]) if v["ratio"] is not None

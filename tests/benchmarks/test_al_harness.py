@@ -44,7 +44,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     start = H.initial_state(cfg, system, 1, out / "initial")
     arms = {"active": H.Strategy("active", selector="fps", measure="committee"),
             "A": H.Strategy("A", selector="random", measure="committee"),
-            "B": H.Strategy("B", pool="reference")}
+            "B": H.Strategy("B", pool="reference"),
+            "B-nostop": H.Strategy("B-nostop", pool="reference", stops=False)}
     # a target every model meets: the stop rule holds after accurate_iterations (2) iterations
     return {name: H.run_arm(system, s, 1, 50.0, test, start, out / name, 4) for name, s in arms.items()}
 
@@ -57,6 +58,12 @@ def test_stop_rule_is_the_campaigns_and_random_arms_then_stop_spending(runs: dic
         assert after and all(p["selected"] == 0 and p["validation"] == 0 for p in after)
         assert len({p["reference"] for p in run["curve"] if p["iteration"] >= 2}) == 1
         assert "converged" in run["curve"][1]["stop_reason"]
+
+
+def test_an_arm_that_ignores_the_stop_rule_spends_its_budget_to_the_end(runs: dict) -> None:
+    run = runs["B-nostop"]
+    assert run["converged_at"] is None
+    assert all(p["selected"] == 2 and p["validation"] == 3 for p in run["curve"])
 
 
 def test_uncertainty_arm_keeps_exploring_without_validation_and_labels_only_misses(runs: dict) -> None:
