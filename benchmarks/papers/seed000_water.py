@@ -185,7 +185,8 @@ def train(rows: list, valid: list, alpha: float, optimizer: str, seeds: list[int
                             cfg, 0)
         return [(common.members(fitted.model, [k]), fitted.report.best_epochs[k]) for k in range(len(seeds))], \
             fitted.cpu_s
-    cfg = TrainConfig(epochs=epochs, force_weight=alpha, optimizer="lbfgs", learning_rate=1.0, patience=0)
+    cfg = TrainConfig(epochs=epochs, force_weight=alpha, optimizer="lbfgs", learning_rate=1.0, patience=0,
+                      validation_fraction=0.1 if valid else 0.0)
     out, cpu = [], 0.0
     for s in seeds:
         fitted = common.fit(rows, valid, desc, CommitteeConfig(members=1, hidden=(10, 10), activation="tanh"), cfg, s)
@@ -216,7 +217,7 @@ def get(study, key: str, field: str) -> list[float]:
 
 def summarise(study: common.Study) -> str:
     parts = []
-    for opt, multiples in (("adam", MULTIPLES), ("lbfgs", LBFGS_MULTIPLES)):
+    for opt, multiples in (("adam", MULTIPLES), ("lbfgs", LBFGS_MULTIPLES), ("lbfgs-train", LBFGS_MULTIPLES)):
         e0 = get(study, f"{opt}/a0", "force_mae_eV_A")
         d = get(study, f"{opt}/direct", "force_mae_eV_A")
         en0 = get(study, f"{opt}/a0", "energy_rmse_meV_atom")
@@ -238,7 +239,9 @@ def summarise(study: common.Study) -> str:
                 "force_mae": common.mean_sd(f), "force_drop": common.mean_sd(drop), "share": common.mean_sd(share),
                 "energy_rmse": common.mean_sd(en), "energy_gain": common.mean_sd(de)}
         if rows:
-            parts.append(f"**{'Adam' if opt == 'adam' else 'L-BFGS'}** (N = {N_BASE} reference structures)\n\n" + common.table(
+            title = {"adam": "Adam", "lbfgs": "L-BFGS",
+                     "lbfgs-train": "L-BFGS, no validation data: best epoch on the training loss (check added after the first run)"}[opt]
+            parts.append(f"**{title}** (N = {N_BASE} reference structures)\n\n" + common.table(
                 ["arm", "rows", "F MAE (eV/Å)", "F RMSE (eV/Å)", "F MAE drop vs a = 0 (%)",
                  "share of direct gain (%)", "E RMSE (meV/atom)", "E RMSE gain vs a = 0 (%)"], rows))
     # data saving
@@ -331,6 +334,9 @@ def main() -> None:
     p.add_argument("--md-runs", type=int, default=3, help="MD runs per seed and potential")
     p.add_argument("--md-steps", type=int, default=4000)
     p.add_argument("--no-lbfgs", action="store_true")
+    p.add_argument("--lbfgs-train-select", action="store_true",
+                   help="also the L-BFGS arms without validation data (weights of the best epoch on the arm's "
+                        "own training loss), stored as lbfgs-train/* (a check added after the first run)")
     args = p.parse_args()
     common.threads()
     study = common.Study("seed000_water", args.out, vars(args) | {"multiples": MULTIPLES, "delta_max_A": DELTA_MAX_A,
@@ -350,6 +356,11 @@ def main() -> None:
             study.run(f"lbfgs/a{a}", lambda: one(f"a{a}", "lbfgs", rows_for(base, a), valid, test, 0.0, args, False))
             study.save(summarise(study))
         study.run("lbfgs/direct", lambda: one("direct", "lbfgs", base, valid, test, 0.5, args, False))
+    if args.lbfgs_train_select:
+        for a in LBFGS_MULTIPLES:
+            study.run(f"lbfgs-train/a{a}", lambda: one(f"a{a}", "lbfgs", rows_for(base, a), [], test, 0.0, args, False))
+            study.save(summarise(study))
+        study.run("lbfgs-train/direct", lambda: one("direct", "lbfgs", base, [], test, 0.5, args, False))
     figure(study)
     study.save(summarise(study))
 

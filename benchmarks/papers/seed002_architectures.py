@@ -136,7 +136,7 @@ def summarise(study: common.Study) -> str:
                                       ("energy_rmse_meV_atom", "energy RMSE (meV/atom)", 2, 1.0)):
         rows = []
         for arm in ARMS:
-            run = study.cached(f"{arm}/{SIZES[0]}")
+            run = next((study.cached(f"{arm}/{n}") for n in SIZES if study.cached(f"{arm}/{n}")), None)
             if run is None:
                 continue
             weights = [study.cached(f"{arm}/{n}")["weights_per_element"] for n in SIZES if study.cached(f"{arm}/{n}")]
@@ -201,13 +201,21 @@ def figure(study: common.Study) -> None:
     plt.close(fig)
 
 
+def _set_sizes(sizes: list[int]) -> None:
+    global SIZES
+    SIZES = tuple(sizes)
+
+
 def main() -> None:
     p = common.parser(__doc__)
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--epochs", type=int, default=500)
     p.add_argument("--patience", type=int, default=100)
     p.add_argument("--arms", nargs="*", default=list(ARMS))
+    p.add_argument("--sizes", nargs="*", type=int, default=list(SIZES),
+                   help="training-set sizes (the convergence check runs a subset)")
     args = p.parse_args()
+    _set_sizes(args.sizes)
     common.threads()
     study = common.Study("seed002_architectures", args.out, vars(args) | {"sizes": SIZES, "valid": VALID},
                          args.resume)
