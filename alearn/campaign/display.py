@@ -58,6 +58,11 @@ class _Header:
         of = f" of {self.total}" if self.total else ""
         return f"iteration {self.number}{of}"
 
+    def label(self, description: str) -> str:
+        """``description`` without a leading ``iteration k: `` the header already says."""
+        head = f"iteration {self.number}: "
+        return description[len(head):] if self.number is not None and description.startswith(head) else description
+
 
 class QuietDisplay(_Header):
     """Shows nothing."""
@@ -107,7 +112,7 @@ class PlainDisplay(_Header):
         self._line(name)
 
     def bar(self, description: str, total: int, unit: str = "") -> "PlainBar":
-        return PlainBar(self._line, description, total, unit)
+        return PlainBar(self._line, self.label(description), total, unit)
 
     def event(self, text: str) -> None:
         self._line(text)
@@ -181,7 +186,8 @@ class LiveDisplay(_Header):
 
     def bar(self, description: str, total: int, unit: str = "") -> "LiveBar":
         progress = self._start()
-        return LiveBar(progress, progress.add_task(description, total=total, unit=unit, facts=""))
+        return LiveBar(progress, progress.add_task(self.label(description), total=total, unit=unit,
+                                                   facts=""))
 
     def event(self, text: str) -> None:
         target = self._progress.console if self._progress is not None else self.console

@@ -48,7 +48,7 @@ def explore(ctx: Context, explorer: Any, measure: Any, model: Path, workdir: Pat
 
         window, fitted, trust = target_trust(ctx, surrogate, fitted, options)
     starts = tuple(initial_geometries(ctx.config.campaign.structures))
-    with ctx.progress(None, f"iteration {ctx.iteration}: exploring") as bar:
+    with ctx.progress(None, f"iteration {ctx.iteration}: exploring", "steps") as bar:
         result = explorer.explore(ExploreRequest(
             ctx.iteration, starts, model, fitted, window, engine, ctx.stage_seed("explore"),
             workdir, progress=bar.report, calculator_options=options))

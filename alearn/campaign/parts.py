@@ -54,9 +54,9 @@ class Context:
     def rng(self, stage: str) -> np.random.Generator:
         return np.random.default_rng(self.stage_seed(stage))
 
-    def progress(self, total: int | None, description: str) -> "StageProgress":
+    def progress(self, total: int | None, description: str, unit: str = "") -> "StageProgress":
         """A progress bar for a long stage (a no-op without a console)."""
-        return StageProgress(self.console, total, description)
+        return StageProgress(self.console, total, description, unit)
 
 
 class StageProgress:
@@ -65,8 +65,8 @@ class StageProgress:
     is a :class:`alearn.campaign.display.Display` (its bars stay; plain lines off a terminal)
     or a rich console (a transient bar)."""
 
-    def __init__(self, console: Any, total: int | None, description: str) -> None:
-        self.console, self.total, self.description = console, total, description
+    def __init__(self, console: Any, total: int | None, description: str, unit: str = "") -> None:
+        self.console, self.total, self.description, self.unit = console, total, description, unit
         self._bar: Any = None
         self._task: Any = None
         self._display = console is not None and hasattr(console, "bar")
@@ -74,7 +74,7 @@ class StageProgress:
     def __enter__(self) -> "StageProgress":
         if self._display:
             if self.total is not None:
-                self._bar = self.console.bar(self.description, self.total)
+                self._bar = self.console.bar(self.description, self.total, self.unit)
         elif self.console is not None:
             from rich.progress import Progress
 
@@ -92,7 +92,7 @@ class StageProgress:
     def report(self, done: int, total: int, **facts: Any) -> None:
         if self._display:
             if self._bar is None:
-                self._bar = self.console.bar(self.description, total)
+                self._bar = self.console.bar(self.description, total, self.unit)
             self._bar.update(done, **facts)
         elif self._bar is not None:
             self._bar.update(self._task, completed=done, total=total)

@@ -23,15 +23,8 @@ class MdExplorer:
 
     def explore(self, request: ExploreRequest) -> ExplorationResult:
         plan = plan_walkers(self.params, request.iteration, request.measure, request.window)
-        done: list[int] = []
-
-        def finished(outcome: object) -> None:
-            done.append(1)
-            if request.progress is not None:
-                request.progress(len(done), plan.walkers)
-
         return run_walkers(list(request.starts), plan, self.calculator(request), request.engine,
-                           request.seed, request.out_dir, on_done=finished,
+                           request.seed, request.out_dir, progress=request.progress,
                            temperature_K=float(getattr(plan.stage, "temperature_K", 0.0) or 0.0))
 
     def calculator(self, request: ExploreRequest) -> CalculatorSpec:

@@ -31,7 +31,9 @@ class ExploreRequest:
     ``measure`` is the iteration's (fitted) uncertainty measure and ``window`` its trust window;
     ``engine.submit(fn, *args) -> Future`` runs walkers in parallel; ``seed`` is the stage
     seed (walker ``k`` should derive its own from it and ``k`` alone, so results do not depend
-    on the number of workers); ``progress(done, total)`` reports finished walkers;
+    on the number of workers); ``progress(done, total, **facts)`` reports how far the walkers
+have got (the ``md`` explorer: MD steps done of walkers × steps, with ``T_K`` and ``sigma``,
+the current temperature and largest selection measure, from the walkers' heartbeats);
     ``calculator_options`` are those of the surrogate's ASE calculator
     (``load(model).as_calculator(**options)``, see :func:`alearn.explore.walker.model_calculator`).
     """
@@ -44,7 +46,7 @@ class ExploreRequest:
     engine: Any
     seed: int
     out_dir: Path
-    progress: Callable[[int, int], None] | None = None
+    progress: Callable[..., None] | None = None
     calculator_options: Mapping[str, Any] = field(default_factory=dict)
 
 

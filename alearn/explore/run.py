@@ -21,6 +21,7 @@ in which order walkers finish, or how many other walkers run.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import inspect
 import json
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from ase import Atoms
 
 from alearn.config.schema import to_dict
 from alearn.files import write_text_atomic
+from alearn.explore import heartbeat
 from alearn.explore.frames import Frame, WalkerFrames
 from alearn.explore.monitor import Counts, FrameStatus, MonitorSpec, TrustWindow
 from alearn.explore.walker import CalculatorSpec, Event, WalkerOutcome, WalkerTask, run_walker
@@ -185,12 +187,16 @@ def _harvest(pending: dict[int, Any], outcomes: dict[int, WalkerOutcome], finish
 def run_walkers(starts: Sequence[Atoms], plan: WalkerPlan, calculator: CalculatorSpec,
                 engine: Any, seed: int | np.random.Generator, out_dir: str | Path,
                 on_done: Callable[[WalkerOutcome], None] | None = None,
-                temperature_K: float | None = None) -> ExplorationResult:
+                temperature_K: float | None = None,
+                progress: Callable[..., None] | None = None) -> ExplorationResult:
     """Run ``plan.walkers`` walkers (starts used round-robin) through ``engine``; wait for all.
 
     ``seed``: the base seed of :func:`walker_seeds`; ``on_done(outcome)`` is called in this
-    process as each walker finishes (progress bars).  A model directory given as
-    ``calculator`` is made absolute, so workers with another working directory find it.
+    process as each walker finishes.  ``progress(steps_done, walkers × steps, T_K=…,
+    sigma=…)`` is called as the walkers advance, from their heartbeats
+    (:mod:`alearn.explore.heartbeat`; possibly from a watcher thread, one call at a time).  A
+    model directory given as ``calculator`` is made absolute, so workers with another working
+    directory find it.
     """
     if not starts:
         from alearn.errors import UserError
@@ -202,18 +208,29 @@ def run_walkers(starts: Sequence[Atoms], plan: WalkerPlan, calculator: Calculato
     if isinstance(calculator, (str, Path)):
         calculator = str(Path(calculator).resolve())
     seeds = walker_seeds(seed, plan.walkers)
+    tracker = None if progress is None else heartbeat.Tracker(plan.walkers, plan.stage.steps, progress)
+
+    def finished(outcome: WalkerOutcome) -> None:
+        if tracker is not None:
+            tracker.finish(outcome.walker)
+        if on_done is not None:
+            on_done(outcome)
+
     pending: dict[int, Any] = {}
     outcomes: dict[int, WalkerOutcome] = {}
-    for k in range(plan.walkers):
-        task = WalkerTask(k, k % len(starts), starts[k % len(starts)].copy(), plan.stage,
-                          plan.timestep_fs, plan.monitor, calculator, seeds[k],
-                          out_dir.resolve() / f"walker_{k:03d}.npz")
-        future = _submit(engine, task, f"explore-{plan.iteration}-walker{k}-{seeds[k]}")
-        pending[k] = future
-        if future.done():            # in-process engines finish at submission
-            _harvest(pending, outcomes, {id(future)}, on_done)
-    while pending:
-        _harvest(pending, outcomes, {id(f) for f in _done(engine, list(pending.values()))}, on_done)
+    with (heartbeat.Watcher(out_dir, tracker) if tracker is not None else contextlib.nullcontext()):
+        for k in range(plan.walkers):
+            task = WalkerTask(k, k % len(starts), starts[k % len(starts)].copy(), plan.stage,
+                              plan.timestep_fs, plan.monitor, calculator, seeds[k],
+                              out_dir.resolve() / f"walker_{k:03d}.npz",
+                              None if tracker is None else heartbeat.INTERVAL_S)
+            future = _submit(engine, task, f"explore-{plan.iteration}-walker{k}-{seeds[k]}")
+            pending[k] = future
+            if future.done():            # in-process engines finish at submission
+                _harvest(pending, outcomes, {id(future)}, finished)
+        while pending:
+            _harvest(pending, outcomes, {id(f) for f in _done(engine, list(pending.values()))},
+                     finished)
     result = ExplorationResult(plan.iteration, out_dir, tuple(outcomes[k] for k in range(plan.walkers)),
                                plan.monitor.lo, plan.monitor.hi, temperature_K)
     result.save_index()

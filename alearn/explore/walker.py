@@ -21,6 +21,7 @@ from ase.calculators.calculator import Calculator
 
 from alearn.errors import UserError
 from alearn.explore.frames import FrameWriter
+from alearn.explore.heartbeat import Heartbeat, beat_path
 from alearn.explore.integrators import MD_METHODS, initial_velocities, make_dynamics
 from alearn.explore.monitor import Check, Counts, FrameStatus, Monitor, MonitorSpec
 
@@ -70,6 +71,7 @@ class WalkerTask:
     calculator: CalculatorSpec
     seed: int
     path: Path
+    heartbeat_s: float | None = None  # write walker_NNN.beat at most this often (None: never)
 
 
 @dataclass(frozen=True)
@@ -140,8 +142,9 @@ class _MdWalker:
     asks the monitor about the frame, stores it and reacts (continue, roll back to the last
     trusted frame with fresh velocities and a fresh integrator, or stop)."""
 
-    def __init__(self, task: WalkerTask, calc: Calculator) -> None:
+    def __init__(self, task: WalkerTask, calc: Calculator, beat: Heartbeat | None = None) -> None:
         self.task = task
+        self.beat = beat
         self.rng = np.random.default_rng(task.seed)
         self.atoms = task.start.copy()
         self.atoms.calc = calc
@@ -205,6 +208,8 @@ class _MdWalker:
 
     def _judge(self, step: int, check: Check, results: dict) -> None:
         self.last = step
+        if self.beat is not None:
+            self.beat(step, self.atoms, check.measure)
         if results:
             self.writer.add(self.atoms, step, results["energy"], check)
         if check.status is FrameStatus.ACCURATE:
@@ -241,7 +246,8 @@ def _sample(task: WalkerTask, atoms: Atoms, rng: np.random.Generator) -> Atoms:
     return sample
 
 
-def _run_sampler(task: WalkerTask, calc: Calculator) -> tuple[FrameWriter, list[Event], int]:
+def _run_sampler(task: WalkerTask, calc: Calculator,
+                 beat: Heartbeat | None = None) -> tuple[FrameWriter, list[Event], int]:
     rng = np.random.default_rng(task.seed)
     monitor = Monitor(task.monitor, task.start.numbers, getattr(calc, "surrogate", None))
     writer = FrameWriter(task.start.numbers, task.start.pbc)
@@ -255,21 +261,27 @@ def _run_sampler(task: WalkerTask, calc: Calculator) -> tuple[FrameWriter, list[
             writer.add(sample, k, results["energy"], check)
         if check.status in (FrameStatus.FAILED, FrameStatus.INSANE):
             events.append(Event(k, check.status, check.reasons, "record"))
+        if beat is not None:
+            beat(k, None, check.measure)
     return writer, events, task.stage.steps
 
 
 def run_walker(task: WalkerTask) -> WalkerOutcome:
     """Run one walker to completion, write its frames file, and report."""
     calc = make_calculator(task.calculator)
+    beat = (None if task.heartbeat_s is None else
+            Heartbeat(beat_path(task.path), task.walker, task.stage.steps, task.heartbeat_s))
     if task.stage.method in MD_METHODS:
-        walker = _MdWalker(task, calc)
+        walker = _MdWalker(task, calc, beat)
         steps, reason = walker.run()
         writer, events, rollbacks = walker.writer, walker.events, walker.rollbacks
         rescales = walker.rescales + (walker.guard.rescales if walker.guard is not None else 0)
     else:
-        writer, events, steps = _run_sampler(task, calc)
+        writer, events, steps = _run_sampler(task, calc, beat)
         reason, rollbacks, rescales = "completed", 0, 0
     task.path.parent.mkdir(parents=True, exist_ok=True)
     writer.write(task.path)
+    if beat is not None:
+        beat(steps, done=True)
     return WalkerOutcome(task.walker, task.start_index, task.path.name, len(writer), steps,
                          reason, rollbacks, tuple(events), Counts.of(writer.codes()), rescales)
