@@ -104,17 +104,22 @@ def _stress_errors(rows: Sequence[LabelledStructure], prediction: Prediction) ->
     return {"stress_rmse_GPa": float(np.sqrt(np.mean(diff ** 2)))}
 
 
+MIN_RANK_STRUCTURES = 5  # a rank correlation of fewer structures is noise (3 frames give ±1)
+
+
 def calibration(rows: Sequence[LabelledStructure], prediction: Prediction, bins: int) -> dict[str, Any]:
     """Does the predicted uncertainty rank and size the true error?
 
     Per structure: predicted = max atomic force std (or energy std per atom without forces),
     actual = max atomic force error (or |energy error| per atom).  Reports the Spearman rank
-    correlation and, per quantile bin of the prediction, the mean predicted vs actual value.
+    correlation (None below MIN_RANK_STRUCTURES structures) and, per quantile bin of the
+    prediction, the mean predicted vs actual value.
     """
     predicted, actual = _uncertainty_pairs(rows, prediction)
     if len(predicted) < 2:
         return {}
-    rho = spearmanr(predicted, actual).statistic if np.ptp(predicted) > 0 and np.ptp(actual) > 0 else float("nan")
+    ranked = len(predicted) >= MIN_RANK_STRUCTURES and np.ptp(predicted) > 0 and np.ptp(actual) > 0
+    rho = spearmanr(predicted, actual).statistic if ranked else float("nan")
     order = np.argsort(predicted)
     table = [{"predicted": float(np.mean(predicted[idx])), "actual": float(np.mean(actual[idx])),
               "structures": int(len(idx))}

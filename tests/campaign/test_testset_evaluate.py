@@ -83,3 +83,14 @@ def test_calibration_ranks_uncertainty_against_error() -> None:
     bad = Prediction(energy=np.zeros(10), forces=forces, energy_std=std,
                      forces_std=tuple(np.full(2, s) for s in std[::-1]))
     assert calibration(rows, bad, bins=5)["spearman"] == pytest.approx(-1.0)
+
+
+def test_no_rank_correlation_from_too_few_structures() -> None:
+    rows = [row(i) for i in range(3)]
+    std = np.array([0.1, 0.5, 0.3])
+    forces = tuple(r.labels.forces + s for r, s in zip(rows, std))
+    few = Prediction(energy=np.zeros(3), forces=forces, energy_std=std,
+                     forces_std=tuple(np.full(2, s) for s in std[::-1]))
+    table = calibration(rows, few, bins=5)
+    assert table["spearman"] is None  # 3 frames would give a perfect -1: noise, not calibration
+    assert sum(b["structures"] for b in table["bins"]) == 3

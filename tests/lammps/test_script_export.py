@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
 from ase.io import read
 
+import alearn
 from alearn.cli import build_parser
 from alearn.errors import UserError
 from alearn.lammps.export import MdSettings, input_script, write_lammps_directory
@@ -64,6 +66,8 @@ def test_exported_directory_for_a_periodic_cell(tmp_path) -> None:
     names = {p.name for p in files}
     assert {"start.data", "in.nvt", "in.npt", "README.md"} <= names
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in files)
+    checkout = Path(alearn.__file__).resolve().parents[1]  # the extra installs from the checkout
+    assert f'pip install -e "{checkout}[lammps]"' in (tmp_path / "README.md").read_text()
     data = read(tmp_path / "start.data", format="lammps-data", atom_style="atomic", units="metal")
     assert len(data) == len(atoms) and np.allclose(data.get_masses()[:1], 63.546, atol=0.01)
     npt = (tmp_path / "in.npt").read_text()
