@@ -273,7 +273,8 @@ def calibrate(strategy: Strategy, cfg: Config, model: Any, valid: Sequence[Any],
     """The campaign's trust for ``target``: the raw measure of the exploring model on the
     validation frames so far fitted to their true atomic force errors by
     :func:`alearn.campaign.trusting.fit_window` (per element, ``component_rms``; the identity
-    fallback with fewer than 3 frames), lo = target, hi = hi_factor × target."""
+    fallback with fewer than 3 frames), lo = target, hi = hi_factor × max(target, validation
+    force RMSE) (hi_factor × target for a strategy with ``hi_follows_error`` off)."""
     from alearn.campaign.trusting import fit_window
 
     frames = [r.atoms for r in valid]

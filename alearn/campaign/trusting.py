@@ -72,10 +72,15 @@ def fit_window(values: list[Any], frames: list[Any], errors: list[np.ndarray], t
             source = f"fallback: the fit failed ({exc})"
     if calibration is None:
         calibration = identity_calibration("component_rms")
-    current = None
-    if follow_error and len(frames) >= MIN_FRAMES and errors:
-        current = float(np.sqrt(np.mean(np.concatenate(errors) ** 2) / 3.0))
+    current = force_rmse(errors) if follow_error and len(frames) >= MIN_FRAMES else None
     return calibration, levels(target, hi_factor, current), source
+
+
+def force_rmse(errors: list[np.ndarray]) -> float | None:
+    """Per-component force RMSE (eV/Å) of atomic force-error vectors; None without any."""
+    if not errors:
+        return None
+    return float(np.sqrt(np.mean(np.concatenate(errors) ** 2) / 3.0))
 
 
 def target_trust(ctx: Context, surrogate: Callable[[], Any], fitted: Any,
@@ -94,17 +99,14 @@ def target_trust(ctx: Context, surrogate: Callable[[], Any], fitted: Any,
     if len(rows) >= MIN_FRAMES:
         model = surrogate()
         values, errors = measured(fitted, model, model.as_calculator(**options), rows)
-    calibration, window, source = fit_window(values, [r.atoms for r in rows] if values else [],
-                                             errors, target, cfg.hi_factor)
-    rmse, predicted = None, None
-    if errors:
-        every = np.concatenate(errors)
-        rmse = float(np.sqrt(np.mean(every ** 2) / 3.0))
-        if source == "validation":
-            frames = [calibration.predict(v, r.atoms.numbers) for v, r in zip(values, rows)]
-            atoms = np.array([len(r.atoms) for r in rows], dtype=float)
-            predicted = float(np.sqrt(np.sum(atoms * np.array([f.value for f in frames]) ** 2)
-                                      / np.sum(atoms)))
+    calibration, window, source = fit_window(values, [r.atoms for r in rows], errors, target,
+                                             cfg.hi_factor)
+    rmse, predicted = force_rmse(errors), None
+    if source == "validation":          # a fit on the validation frames: their predicted RMSE
+        frames = [calibration.predict(v, r.atoms.numbers) for v, r in zip(values, rows)]
+        atoms = np.array([len(r.atoms) for r in rows], dtype=float)
+        predicted = float(np.sqrt(np.sum(atoms * np.array([f.value for f in frames]) ** 2)
+                                  / np.sum(atoms)))
     summary = calibration.summary()
     record = TrustRecord(target, window.lo, window.hi, source, calibration.n_frames,
                          float(calibration.scale),

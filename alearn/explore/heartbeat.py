@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from alearn.files import write_text_atomic
+
 #: a walker writes its heartbeat at most once per this many seconds (read at ``run_walkers``
 #: time and carried by each task to its worker; 0 writes at every judged frame)
 INTERVAL_S = 0.5
@@ -68,7 +70,6 @@ class Heartbeat:
 
     def __init__(self, path: Path, walker: int, total: int, interval_s: float) -> None:
         self.path, self.walker, self.total, self.interval_s = Path(path), walker, total, interval_s
-        self._tmp = self.path.with_name(f".{self.path.name}.tmp")   # one writer per file
         self._last = -math.inf
 
     def __call__(self, step: int, atoms: Any = None, sigma: float | None = None, *,
@@ -81,10 +82,8 @@ class Heartbeat:
         if atoms is not None and len(atoms) and atoms.get_momenta().any():
             temperature = _finite(atoms.get_temperature())
         beat = Beat(self.walker, int(step), self.total, temperature, _finite(sigma), done)
-        try:
-            with open(self._tmp, "w") as handle:
-                handle.write(json.dumps(asdict(beat)))
-            os.replace(self._tmp, self.path)       # atomic: a reader sees a whole beat or none
+        try:   # atomic: a reader sees a whole beat or none; no fsync (a courtesy, not data)
+            write_text_atomic(self.path, json.dumps(asdict(beat)), durable=False)
         except OSError:          # progress is a courtesy: never fail a walker over it
             pass
         listener = _LISTENERS.get(str(self.path.parent))
