@@ -316,6 +316,31 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 
 # --------------------------------------------------------------------------- MD stability
+
+def langevin_frames(atoms: Any, n: int, *, temperature_K: float, timestep_fs: float,
+                    friction_per_fs: float, equilibrate: int, stride: int, seed: int) -> list[Any]:
+    """``n`` frames, one every ``stride`` steps after ``equilibrate`` steps, of Langevin MD of
+    ``atoms`` with its own calculator and constraints (velocities and friction noise from
+    ``seed``); the frames carry neither calculator nor constraints."""
+    from ase import units
+    from ase.md.langevin import Langevin
+
+    from alearn.explore.integrators import initial_velocities
+
+    rng = np.random.default_rng(seed)
+    initial_velocities(atoms, temperature_K, rng)
+    dyn = Langevin(atoms, timestep_fs * units.fs, temperature_K=temperature_K,
+                   friction=friction_per_fs / units.fs, rng=rng, fixcm=False)
+    dyn.run(equilibrate)
+    out = []
+    for _ in range(n):
+        dyn.run(stride)
+        frame = atoms.copy()
+        frame.set_constraint()
+        frame.calc = None
+        out.append(frame)
+    return out
+
 def md_stability(model_dir: Path, start: Any, *, steps: int, temperature_K: float, timestep_fs: float,
                  seed: int, check_every: int = 10, broken: Callable[[Any], str | None] | None = None,
                  extra: Any = None, pair_factor: float = 0.6) -> dict[str, Any]:

@@ -46,7 +46,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from ase import Atoms, units
+from ase import Atoms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
@@ -100,26 +100,11 @@ def wall(atoms: Atoms) -> list:
 
 def trajectory(n: int, temperature_K: float, seed: int) -> list[Atoms]:
     """``n`` frames of GFN2-xTB Langevin MD of the hexamer (reference dynamics, O wall)."""
-    from ase.md.langevin import Langevin
-
-    from alearn.explore.integrators import initial_velocities
-
     atoms = relaxed_hexamer(seed)
     atoms.set_constraint(wall(atoms))
     atoms.calc = common.xtb_reference().ase_calculator(atoms)
-    rng = np.random.default_rng(seed)
-    initial_velocities(atoms, temperature_K, rng)
-    dyn = Langevin(atoms, DT_FS * units.fs, temperature_K=temperature_K, friction=0.01 / units.fs,
-                   rng=rng, fixcm=False)
-    dyn.run(EQUIL)
-    out = []
-    for _ in range(n):
-        dyn.run(STRIDE)
-        frame = atoms.copy()
-        frame.set_constraint()
-        frame.calc = None
-        out.append(frame)
-    return out
+    return common.langevin_frames(atoms, n, temperature_K=temperature_K, timestep_fs=DT_FS,
+                                  friction_per_fs=0.01, equilibrate=EQUIL, stride=STRIDE, seed=seed)
 
 
 def dataset() -> tuple[list, list, list]:

@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from ase import Atoms, units
+from ase import Atoms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
@@ -96,25 +96,14 @@ def flexible_tip3p():
 
 def trajectory(n: int, seed: int) -> list[Atoms]:
     """``n`` frames of flexible-TIP3P Langevin MD at 300 K."""
-    from ase.md.langevin import Langevin
-
-    from alearn.explore.integrators import initial_velocities
-
     atoms = box(seed)
     atoms.calc = flexible_tip3p()
-    rng = np.random.default_rng(seed)
-    initial_velocities(atoms, 300.0, rng)
-    dyn = Langevin(atoms, DT_FS * units.fs, temperature_K=300.0, friction=FRICTION / units.fs, rng=rng, fixcm=False)
-    dyn.run(EQUIL)
-    out = []
-    for _ in range(n):
-        dyn.run(STRIDE)
-        frame = atoms.copy()
-        frame.set_constraint()
-        frame.calc = None
+    frames = common.langevin_frames(atoms, n, temperature_K=300.0, timestep_fs=DT_FS,
+                                    friction_per_fs=FRICTION, equilibrate=EQUIL, stride=STRIDE,
+                                    seed=seed)
+    for frame in frames:
         frame.wrap()
-        out.append(frame)
-    return out
+    return frames
 
 
 def closest_pairs(frames: list[Atoms]) -> dict:

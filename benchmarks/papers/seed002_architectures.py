@@ -34,7 +34,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from ase import units
 from ase.build import molecule
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -53,25 +52,11 @@ DT_FS, STRIDE, EQUIL = 0.5, 40, 2000
 
 def trajectory(n: int, temperature_K: float, seed: int) -> list:
     """``n`` frames of GFN2-xTB Langevin MD of ethanol (reference dynamics)."""
-    from ase.md.langevin import Langevin
-
-    from alearn.explore.integrators import initial_velocities
-
     ref = common.xtb_reference()
     atoms = molecule("CH3CH2OH")
     atoms.calc = ref.ase_calculator(atoms)
-    rng = np.random.default_rng(seed)
-    initial_velocities(atoms, temperature_K, rng)
-    dyn = Langevin(atoms, DT_FS * units.fs, temperature_K=temperature_K, friction=0.01 / units.fs,
-                   rng=rng, fixcm=False)
-    dyn.run(EQUIL)
-    out = []
-    for _ in range(n):
-        dyn.run(STRIDE)
-        frame = atoms.copy()
-        frame.calc = None
-        out.append(frame)
-    return out
+    return common.langevin_frames(atoms, n, temperature_K=temperature_K, timestep_fs=DT_FS,
+                                  friction_per_fs=0.01, equilibrate=EQUIL, stride=STRIDE, seed=seed)
 
 
 def dataset() -> tuple[list, list]:

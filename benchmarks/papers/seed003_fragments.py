@@ -42,7 +42,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from ase import Atoms, units
+from ase import Atoms
 from ase.build import bulk
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -71,24 +71,11 @@ def crystal() -> Atoms:
 def md_frames(n: int, temperature_K: float, seed: int) -> list[Atoms]:
     """``n`` frames of EMT Langevin MD of the periodic cell (reference data, not the surrogate)."""
     from ase.calculators.emt import EMT
-    from ase.md.langevin import Langevin
-
-    from alearn.explore.integrators import initial_velocities
 
     atoms = crystal()
     atoms.calc = EMT()
-    rng = np.random.default_rng(seed)
-    initial_velocities(atoms, temperature_K, rng)
-    dyn = Langevin(atoms, DT_FS * units.fs, temperature_K=temperature_K, friction=0.02 / units.fs,
-                   rng=rng, fixcm=False)
-    dyn.run(EQUIL)
-    out = []
-    for _ in range(n):
-        dyn.run(STRIDE)
-        frame = atoms.copy()
-        frame.calc = None
-        out.append(frame)
-    return out
+    return common.langevin_frames(atoms, n, temperature_K=temperature_K, timestep_fs=DT_FS,
+                                  friction_per_fs=0.02, equilibrate=EQUIL, stride=STRIDE, seed=seed)
 
 
 def frames_at_both(n: int, seed: int) -> list[Atoms]:
