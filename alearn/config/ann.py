@@ -71,7 +71,7 @@ class TrainConfig:
     fragment_forces: Literal["all", "complete"] = option("all", doc="forces of fragment rows in the force term: 'all' atoms (Herbold & Behler 2023: the fragment forces are exact derivatives of the fragment energy the model also sees), or only atoms whose cutoff sphere lies inside the fragment ('complete', per-atom array alearn_complete); rows without that array are unaffected")
     stress_weight: float = option(0.0, doc="weight of the stress term (GPa², structures with stress labels); the pressure error is always monitored", ge=0.0)
     monitor_every: int = option(0, doc="every this many epochs (and at the last), score the validation set (the training set when there is none) with that epoch's weights and add its energy, force and stress/pressure errors (RMSE, pressure correlation) to the training history as valid_* keys (seed 001: monitor the pressure error during training even when it is not in the loss); 0: never", ge=0)
-    optimizer: Literal["adam", "adamw", "lbfgs"] = option("adam", doc="optimiser (lbfgs uses the full training set per step)")
+    optimizer: Literal["adam", "adamw", "lbfgs"] = option("adam", doc="optimiser (lbfgs: the full training set per step, ≤ 20 iterations with a strong-Wolfe line search, on the loss divided by its value at the last restart, restarting when it falls 100×, so torch's absolute tolerances act relative to the loss)")
     learning_rate: float = option(1e-3, doc="optimiser learning rate", gt=0.0)
     weight_decay: float = option(0.0, doc="weight decay (adamw)", ge=0.0)
     batch_size: int = option(16, doc="structures per mini-batch", ge=1)

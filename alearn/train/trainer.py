@@ -143,6 +143,17 @@ def _optimiser(model: Committee, cfg: TrainConfig, extra: Sequence[torch.Tensor]
                              line_search_fn="strong_wolfe")
 
 
+# L-BFGS minimises the loss divided by a scale: the loss at the start of the run, set again
+# (with a restart: fresh curvature history) whenever the loss has fallen below
+# LBFGS_RESCALE × the current scale.  torch's LBFGS has absolute thresholds (tolerance_grad 1e-7
+# on the largest gradient component, tolerance_change 1e-9 on loss changes and steps, and a
+# fixed y·s > 1e-10 for keeping a curvature pair), while alearn's loss is in eV²/atom²: on
+# meV-sized energy differences (Taylor rows, small training errors) it reaches ~1e-6, where
+# those thresholds ended every step at once and the fit stalled after 2-12 steps.  Scaled,
+# they act as thresholds relative to the current loss.
+LBFGS_RESCALE = 1e-2
+
+
 def _bootstrap(n: int, members: int, enabled: bool, rng: np.random.Generator,
                device: str) -> torch.Tensor:
     """(K, n) multiplicity of each training structure in each member's sample."""
@@ -168,6 +179,7 @@ class _Fit:
         self.best_state = {n: p.detach().clone() for n, p in model.networks.params.items()}
         self.best_theta = offsets.theta.detach().clone()
         self.history: list[dict[str, float]] = []
+        self.lbfgs_scale: float | None = None  # None: set from the next step's first loss
 
     def force_weight(self, epoch: int) -> float:
         cfg = self.cfg
@@ -188,15 +200,7 @@ class _Fit:
         alpha = self.force_weight(epoch)
         n = len(self.train)
         if self.cfg.optimizer == "lbfgs":
-            everything = np.arange(n)
-
-            def closure() -> torch.Tensor:
-                self.optimiser.zero_grad()
-                total = self.loss(everything, alpha).sum()
-                total.backward()
-                return total
-
-            return float(self.optimiser.step(closure).detach())
+            return self.lbfgs_step(alpha)
         order = self.rng.permutation(n)
         total = 0.0
         for start in range(0, n, self.cfg.batch_size):
@@ -206,6 +210,29 @@ class _Fit:
             self.optimiser.step()
             total += float(loss.detach()) * min(self.cfg.batch_size, n - start)
         return total / n
+
+    def lbfgs_step(self, alpha: float) -> float:
+        """One L-BFGS step (≤ 20 iterations) on the whole training set, on the scaled loss
+        (:data:`LBFGS_RESCALE`); returns the unscaled loss at the start of the step."""
+        everything = np.arange(len(self.train))
+        lowest = [np.inf]
+
+        def closure() -> torch.Tensor:
+            self.optimiser.zero_grad()
+            total = self.loss(everything, alpha).sum()
+            if self.lbfgs_scale is None:  # first evaluation after a (re)start: no history yet
+                self.lbfgs_scale = max(float(total.detach()), 1e-300)
+            scaled = total / self.lbfgs_scale
+            scaled.backward()
+            lowest[0] = min(lowest[0], float(scaled.detach()))
+            return scaled
+
+        start = float(self.optimiser.step(closure).detach())
+        scale = self.lbfgs_scale
+        if lowest[0] < LBFGS_RESCALE:  # restart on the new scale before the next step
+            self.optimiser.state.clear()
+            self.lbfgs_scale = None
+        return start * scale
 
     def validate(self) -> np.ndarray:
         """(K,) validation score: the loss at the initial weights of each term."""

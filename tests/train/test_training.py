@@ -106,3 +106,31 @@ def test_monitor_records_validation_pressure_error_during_training(cu_data):
     final = evaluate_surrogate(model, data[6:])
     assert once[0]["valid_pressure_rmse_GPa"] == pytest.approx(final["pressure_rmse_GPa"], rel=1e-9)
     assert once[0]["valid_energy_rmse_eV_atom"] == pytest.approx(final["energy_rmse_eV_atom"], rel=1e-9)
+
+
+def test_lbfgs_keeps_fitting_small_energy_differences():
+    """L-BFGS on meV-sized energies (loss ~1e-8 eV²/atom²): the loss must keep falling.
+
+    torch's absolute tolerances (largest gradient 1e-7, loss change 1e-9) used to end every
+    step at once here, leaving the loss flat after the second step; alearn scales the loss."""
+    from ase import Atoms
+    from ase.calculators.lj import LennardJones
+
+    from alearn.data.records import Labels, LabelledStructure, Provenance, Source
+
+    calc = LennardJones(epsilon=0.01, sigma=1.0, rc=3.0, smooth=False)
+    data = []
+    for d in np.linspace(1.05, 2.0, 12):
+        atoms = Atoms("H2", positions=[[-d / 2, 0, 0], [d / 2, 0, 0]], calculator=calc)
+        labels = Labels(energy=float(atoms.get_potential_energy()), forces=atoms.get_forces().copy())
+        atoms.calc = None
+        data.append(LabelledStructure(atoms, labels, Provenance(Source.REFERENCE)))
+    losses = []
+    model, _ = train_committee(
+        data, [], DIMER, CommitteeConfig(members=1, hidden=(8, 8), activation="tanh"),
+        TrainConfig(epochs=12, optimizer="lbfgs", learning_rate=1.0, validation_fraction=0.0,
+                    patience=0), seed=1, progress=lambda epoch, rec: losses.append(rec["train_loss"]))
+    assert losses[1] < 1e-6  # the regime of the stall: tiny absolute loss
+    assert losses[-1] < 1e-3 * losses[1]
+    assert all(b <= a for a, b in zip(losses[1:], losses[2:]))
+    assert evaluate_surrogate(model, data)["energy_mae_eV_atom"] < 1e-5
