@@ -29,7 +29,8 @@ and labels up to ``budget`` frames per iteration; both count as reference calcul
 stop rule is the campaign's (:func:`alearn.campaign.stop.stop_reason`, ``[stop]`` defaults):
 validation force RMSE ≤ target (and, for the uncertainty arms, at least
 ``target_accurate_ratio`` of the explored frames predicted to meet it) for
-``accurate_iterations`` iterations in a row.  Once it holds no arm draws validation frames;
+``accurate_iterations`` iterations in a row, the RMSE on the validation frames of the last
+``[stop] validation_window`` iterations (default 3).  Once it holds no arm draws validation frames;
 the random arms (A, B) stop labelling, the uncertainty arms keep exploring and label only the
 frames predicted to miss the target (what a converged campaign would still send).
 """
@@ -316,11 +317,16 @@ def predicted_errors(measure: PoolMeasure, frames: Sequence[Atoms], trust: Trust
                      for v, a in zip(measure_values(measure), frames)])
 
 
-def validation_rmse(model: Any, valid: Sequence[Any]) -> float | None:
-    """Per-component force RMSE of ``model`` on the validation rows (the stop rule's figure)."""
+def validation_rmse(model: Any, valid: Sequence[Any]) -> tuple[float | None, tuple[tuple[int, float], ...]]:
+    """Per-component force RMSE of ``model`` on the validation rows (the whole set's figure)
+    and every row's (atoms, force RMSE) in the order drawn (what the stop rule's
+    ``validation_window`` reads, as a campaign's manifest records it)."""
     if not valid:
-        return None
-    return evaluate(model, {"valid": [_with_forces(r) for r in valid]})["force_rmse"]
+        return None, ()
+    errors, _ = force_errors(model, [_with_forces(r) for r in valid])
+    frames = tuple((len(e), float(np.sqrt(np.mean(e ** 2) / 3.0))) for e in errors)
+    sq = sum(float((e ** 2).sum()) for e in errors)
+    return float(np.sqrt(sq / sum(3 * len(e) for e in errors))), frames
 
 
 # --- pools -------------------------------------------------------------------------------------
@@ -507,7 +513,7 @@ def labels_after_convergence(strategy: Strategy) -> bool:
 
 def stop_rules() -> Any:
     """The campaign's stop rules as shipped ([stop] defaults: target_accurate_ratio,
-    accurate_iterations), with no iteration bound (the harness runs its own count)."""
+    accurate_iterations, validation_window), with no iteration bound (the harness runs its own count)."""
     from alearn.config.loop import StopConfig
 
     return StopConfig(max_iterations=10 ** 6)
@@ -568,7 +574,7 @@ def iteration(cfg: Config, system: System, strategy: Strategy, state: ArmState, 
         state.model_dir = workdir / f"model-{it:04d}"
         model.save(state.model_dir)
     epochs = getattr(model, "metadata", {}).get("training", {}).get("epochs_run") if new_rows else 0
-    valid_rmse = validation_rmse(model, state.explored_valid())
+    valid_rmse, valid_frames = validation_rmse(model, state.explored_valid())
     record = {"iteration": it, "reference": state.calls, "md_steps": state.md_steps, "epochs": epochs,
               "train_rows": len(state.train), "valid_rows": len(state.valid), "selected": len(new),
               "validation": len(new_valid), "explored": pool.explored, "pool": len(pool.frames),
@@ -576,12 +582,15 @@ def iteration(cfg: Config, system: System, strategy: Strategy, state: ArmState, 
               "validation_force_rmse": valid_rmse, **window.get("info", {}), **info, **timings,
               **evaluate(model, test)}
     if not converged and strategy.stops:
-        from alearn.campaign.stop import IterationFacts, stop_reason
+        from alearn.campaign.stop import IterationFacts, recent_validation_rmse, stop_reason
 
         uses_ratio = labels_after_convergence(strategy)
         ratio = record.get("accurate_ratio") if uses_ratio else 1.0
-        state.facts.append(IterationFacts(it, ratio, None, state.calls, valid_rmse))
-        reason = stop_reason(state.facts, stop_rules(), 0.0, target)
+        state.facts.append(IterationFacts(it, ratio, None, state.calls, valid_rmse, valid_frames))
+        rules = stop_rules()
+        reason = stop_reason(state.facts, rules, 0.0, target)
+        record["stop_validation_force_rmse"] = recent_validation_rmse(
+            state.facts, len(state.facts) - 1, rules.validation_window)[0]
         if reason is not None and reason.startswith("converged"):
             state.converged_at = it
             record["stop_reason"] = reason

@@ -301,12 +301,12 @@ def cu_bulk() -> System:
         _COMMITTEE, _FORCES,
         {"timestep_fs": 2.0, "walkers": 4, "monitor": _MONITOR, "stages": [
             {"temperature_K": 300.0, "steps": 150, "iterations": 1},
-            {"temperature_K": 600.0, "steps": 150, "iterations": 2},
-            {"temperature_K": 900.0, "steps": 150, "iterations": 1}]},
+            {"temperature_K": 500.0, "steps": 150, "iterations": 2},
+            {"temperature_K": 700.0, "steps": 150, "iterations": 1}]},
         {"measure": "max_force_std", "budget": 4, "min_frame_gap": 10,
          "trust": {"lo": 0.05, "hi": 1.0}},
         {"md": MdSpec(start, 700.0, trajectories=2, equilibrate=100, steps=300, every=10)},
-        timestep_fs=2.0, notes="fcc Cu, 32 atoms, EMT; explore 300/600/900 K; test 700 K")
+        timestep_fs=2.0, notes="fcc Cu, 32 atoms, EMT; explore 300/500/700 K (ends at the test temperature); test 700 K")
 
 
 def cu13() -> System:
@@ -317,12 +317,12 @@ def cu13() -> System:
         _COMMITTEE, _FORCES,
         {"timestep_fs": 2.0, "walkers": 4, "monitor": _MONITOR, "stages": [
             {"temperature_K": 500.0, "steps": 150, "iterations": 1},
-            {"temperature_K": 900.0, "steps": 150, "iterations": 2},
-            {"temperature_K": 1200.0, "steps": 150, "iterations": 1}]},
+            {"temperature_K": 700.0, "steps": 150, "iterations": 2},
+            {"temperature_K": 900.0, "steps": 150, "iterations": 1}]},
         {"measure": "max_force_std", "budget": 4, "min_frame_gap": 10,
          "trust": {"lo": 0.05, "hi": 1.5}},
         {"md": MdSpec(start, 900.0, trajectories=2, equilibrate=100, steps=300, every=10)},
-        timestep_fs=2.0, notes="Cu13 icosahedron, EMT; explore 500/900/1200 K; test 900 K")
+        timestep_fs=2.0, notes="Cu13 icosahedron, EMT; explore 500/700/900 K (ends at the test temperature); test 900 K")
 
 
 def water() -> System:
@@ -334,13 +334,13 @@ def water() -> System:
         _COMMITTEE, {**_FORCES, "batch_size": 8},
         {"timestep_fs": 0.5, "walkers": 4, "monitor": _MONITOR, "stages": [
             {"temperature_K": 300.0, "steps": 200, "iterations": 1},
-            {"temperature_K": 500.0, "steps": 200, "iterations": 1},
-            {"temperature_K": 800.0, "steps": 200, "iterations": 1}]},
+            {"temperature_K": 400.0, "steps": 200, "iterations": 1},
+            {"temperature_K": 500.0, "steps": 200, "iterations": 1}]},
         {"measure": "max_force_std", "budget": 6, "min_frame_gap": 20,
          "trust": {"lo": 0.1, "hi": 3.0}},
         {"md": MdSpec(start, 500.0, trajectories=2, equilibrate=200, steps=600, every=10)},
         timestep_fs=0.5, initial_copies=6, iterations=12,
-        notes="(H2O)6, GFN2-xTB; explore 300/500/800 K; test 500 K")
+        notes="(H2O)6, GFN2-xTB; explore 300/400/500 K (ends at the test temperature); test 500 K")
 
 
 def cu_melt() -> System:

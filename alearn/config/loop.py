@@ -58,6 +58,7 @@ class StopConfig:
     accurate_ratio: float | None = option(None, doc="stop when this fraction of explored frames is accurate ...", gt=0.0, le=1.0, safe_to_change=True)
     accurate_iterations: int = option(2, doc="... for this many consecutive iterations", ge=1, safe_to_change=True)
     target_accurate_ratio: float = option(0.9, doc="with [select] target_force_error_eV_A: stop when the validation force RMSE is at most the target and at least this fraction of explored frames is predicted to meet it, for accurate_iterations consecutive iterations", gt=0.0, le=1.0, safe_to_change=True)
+    validation_window: int = option(3, doc="with [select] target_force_error_eV_A: the accuracy rule's validation force RMSE is over the validation frames drawn in the last this many iterations (recent evidence: frames from an early, poor exploration then cannot keep a later model from converging; learning curves and the trust fit still use the whole set; 0: the whole set)", ge=0, safe_to_change=True)
     force_rmse_eV_A: float | None = option(None, doc="stop when the test force RMSE is at most this", unit="eV/Å", gt=0.0, safe_to_change=True)
     max_reference_calculations: int | None = option(None, doc="stop once this many reference calculations are done", ge=1, safe_to_change=True)
     walltime_s: float | None = option(None, doc="stop at the end of the first iteration that ends after this much wall time of the current run", unit="s", gt=0.0, safe_to_change=True)

@@ -77,3 +77,64 @@ def test_facts_read_the_validation_error() -> None:
     manifest = {"iteration": 1, "counts": {"frames": 10, "accurate": 9},
                 "metrics": {"validation": {"structures": 3, "force_rmse_eV_A": 0.05}}}
     assert IterationFacts.from_manifest(IterationManifest.read(manifest)).validation_force_rmse_eV_A == 0.05
+
+
+def drawn(i: int, ratio: float | None, frames: list[float], atoms: int = 10) -> IterationFacts:
+    """Iteration ``i`` with the validation set's per-frame force RMSEs ``frames`` (draw order)."""
+    errs = tuple((atoms, e) for e in frames)
+    whole = (sum(e * e for e in frames) / len(frames)) ** 0.5 if frames else None
+    return IterationFacts(iteration=i, accurate_ratio=ratio, force_rmse_eV_A=None,
+                          reference_total=10, validation_force_rmse_eV_A=whole,
+                          validation_frames=errs or None)
+
+
+def test_recent_validation_rmse_reads_the_frames_of_the_last_window_iterations() -> None:
+    from alearn.campaign.stop import recent_validation_rmse
+
+    # 2 frames per iteration; iteration 1's frames are outliers
+    history = [drawn(0, None, []), drawn(1, 0.5, [3.0, 3.0]), drawn(2, 0.9, [3.0, 3.0, 0.1, 0.1]),
+               drawn(3, 0.9, [3.0, 3.0, 0.1, 0.1, 0.3, 0.3])]
+    rmse, n = recent_validation_rmse(history, 3, 2)            # frames of iterations 2 and 3
+    assert n == 4 and abs(rmse - ((0.01 + 0.01 + 0.09 + 0.09) / 4) ** 0.5) < 1e-12
+    rmse, n = recent_validation_rmse(history, 3, 3)            # 1..3: the whole set
+    assert n == 6 and abs(rmse - history[3].validation_force_rmse_eV_A) < 1e-12
+    assert recent_validation_rmse(history, 3, 0) == (history[3].validation_force_rmse_eV_A, None)
+    rmse, n = recent_validation_rmse(history, 3, 1)
+    assert n == 2 and abs(rmse - 0.3) < 1e-12
+    # frames weighted by their atoms, as the campaign's validation RMSE is
+    mixed = [drawn(0, None, []), IterationFacts(1, 0.9, None, 10, 1.0, ((1, 1.0), (3, 0.0)))]
+    assert abs(recent_validation_rmse(mixed, 1, 3)[0] - 0.5) < 1e-12
+    # nothing drawn in the window: no recent evidence
+    stalled = history[:3] + [drawn(3, 0.9, [3.0, 3.0, 0.1, 0.1]), drawn(4, 0.9, [3.0, 3.0, 0.1, 0.1])]
+    assert recent_validation_rmse(stalled, 4, 2) == (None, 0)
+    # no per-frame record (an older manifest): the whole set's figure
+    assert recent_validation_rmse([held(0, None, None), held(1, 0.9, 0.2)], 1, 3) == (0.2, None)
+
+
+def test_early_outliers_no_longer_block_the_target_rule() -> None:
+    history = [drawn(0, None, []), drawn(1, 0.3, [2.0, 2.0, 2.0]),
+               drawn(2, 0.95, [2.0, 2.0, 2.0, 0.05, 0.05, 0.05]),
+               drawn(3, 0.95, [2.0, 2.0, 2.0, 0.05, 0.05, 0.05, 0.06, 0.06, 0.06]),
+               drawn(4, 0.95, [2.0, 2.0, 2.0, 0.05, 0.05, 0.05, 0.06, 0.06, 0.06, 0.07, 0.07, 0.07])]
+    assert history[-1].validation_force_rmse_eV_A > 0.1        # the whole set misses the target
+    whole = StopConfig(max_iterations=20, validation_window=0)
+    assert stop_reason(history, whole, 0.0, 0.1) is None
+    recent = StopConfig(max_iterations=20)                       # default window: 3 iterations
+    assert recent.validation_window == 3
+    # iteration 3's window (1..3) still holds the outliers, so it is not yet 2 in a row
+    assert stop_reason(history[:4], recent, 0.0, 0.1) is None
+    reason = stop_reason(history, StopConfig(max_iterations=20, validation_window=2), 0.0, 0.1)
+    assert reason is not None and reason.startswith("converged") and "last 2 iterations (6, 6 frames)" in reason
+    # a recent frame above the target still blocks it
+    bad = history[:4] + [drawn(4, 0.95, [2.0] * 3 + [0.05] * 3 + [0.06] * 3 + [0.3] * 3)]
+    assert stop_reason(bad, StopConfig(max_iterations=20, validation_window=2), 0.0, 0.1) is None
+
+
+def test_facts_read_the_validation_frames() -> None:
+    manifest = {"iteration": 1, "counts": {"frames": 10, "accurate": 9},
+                "metrics": {"validation": {"structures": 2, "force_rmse_eV_A": 0.05},
+                            "validation_frames": [{"row": 4, "atoms": 18, "force_rmse_eV_A": 0.04},
+                                                  {"row": 5, "atoms": 18, "force_rmse_eV_A": None},
+                                                  {"row": 6, "atoms": 18, "force_rmse_eV_A": 0.06}]}}
+    facts_ = IterationFacts.from_manifest(IterationManifest.read(manifest))
+    assert facts_.validation_frames == ((18, 0.04), (18, 0.06))
