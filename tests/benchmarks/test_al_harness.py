@@ -75,6 +75,12 @@ def test_uncertainty_arm_keeps_exploring_without_validation_and_labels_only_miss
             assert p["validation"] == 0 and p["explored"] > 0
             # every frame is predicted below the (huge) target: none is sent
             assert p["accurate_ratio"] == 1.0 and p["selected"] == 0
+    # the stop rule's RMSE is on the validation frames of the last 3 iterations (3 per
+    # iteration here): until iteration 3 that is every explored validation frame
+    scored = [p for p in run["curve"] if "stop_validation_force_rmse" in p]
+    assert [p["iteration"] for p in scored] == [1, 2]
+    for p in scored:
+        assert p["stop_validation_force_rmse"] == pytest.approx(p["validation_force_rmse"])
     sources = [p["calibration"]["source"] for p in run["curve"]]
     assert sources[0].startswith("fallback")                 # no validation frame yet
     assert "validation" in sources[1:]                       # then the campaign's fit
