@@ -202,7 +202,8 @@ def get(study, key: str, field: str) -> list[float]:
 
 def summarise(study: common.Study) -> str:
     parts = []
-    for opt, multiples in (("adam", MULTIPLES), ("lbfgs", LBFGS_MULTIPLES), ("lbfgs-train", LBFGS_MULTIPLES)):
+    for opt, multiples in (("adam", MULTIPLES), ("lbfgs", LBFGS_MULTIPLES), ("lbfgs-train", LBFGS_MULTIPLES),
+                           ("lbfgs-prefix", LBFGS_MULTIPLES), ("lbfgs-train-prefix", LBFGS_MULTIPLES)):
         e0 = get(study, f"{opt}/a0", "force_mae_eV_A")
         d = get(study, f"{opt}/direct", "force_mae_eV_A")
         en0 = get(study, f"{opt}/a0", "energy_rmse_meV_atom")
@@ -225,7 +226,9 @@ def summarise(study: common.Study) -> str:
                 "energy_rmse": common.mean_sd(en), "energy_gain": common.mean_sd(de)}
         if rows:
             title = {"adam": "Adam", "lbfgs": "L-BFGS",
-                     "lbfgs-train": "L-BFGS, no validation data: best epoch on the training loss (check added after the first run)"}[opt]
+                     "lbfgs-train": "L-BFGS, no validation data: best epoch on the training loss (check added after the first run)",
+                     "lbfgs-prefix": "L-BFGS before the fix of alearn's L-BFGS stall (commit 2ce63f0; superseded)",
+                     "lbfgs-train-prefix": "L-BFGS, no validation data, before the fix of the stall (superseded)"}[opt]
             parts.append(f"**{title}** (N = {N_BASE} reference structures)\n\n" + common.table(
                 ["arm", "rows", "F MAE (eV/Å)", "F RMSE (eV/Å)", "F MAE drop vs a = 0 (%)",
                  "share of direct gain (%)", "E RMSE (meV/atom)", "E RMSE gain vs a = 0 (%)"], rows))
@@ -322,10 +325,17 @@ def main() -> None:
     p.add_argument("--lbfgs-train-select", action="store_true",
                    help="also the L-BFGS arms without validation data (weights of the best epoch on the arm's "
                         "own training loss), stored as lbfgs-train/* (a check added after the first run)")
+    p.add_argument("--rerun", nargs="*", default=[], metavar="PREFIX",
+                   help="with --resume: keep the stored runs PREFIX/* as PREFIX-prefix/* (shown as superseded) "
+                        "and compute PREFIX/* again (used for lbfgs, lbfgs-train after the L-BFGS fix, 2ce63f0)")
     args = p.parse_args()
     common.threads()
     study = common.Study("seed000_water", args.out, vars(args) | {"multiples": MULTIPLES, "delta_max_A": DELTA_MAX_A,
                                                                    "n_base": N_BASE, "valid": VALID}, args.resume)
+    for prefix in args.rerun:
+        for run in study.runs:
+            if run["key"].startswith(prefix + "/"):
+                run["key"] = run["key"].replace(prefix + "/", prefix + "-prefix/", 1)
     pool, valid, test = dataset()
     base = pool[:N_BASE]
     md_keys = {0, 24}
