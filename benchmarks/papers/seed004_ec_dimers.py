@@ -125,7 +125,7 @@ def moves_for(train: list, delta: float, multiple: int, seed: int) -> list[np.nd
     return [displacements(s.atoms.positions, delta, multiple, rng, False) for s in train]
 
 
-def synthetic(method: str, train: list, moves: list, gp) -> list:
+def synthetic(method: str, train: list, moves: list, gp, chunk: int = 500) -> list:
     from alearn.augment.taylor import taylor_copies
     from alearn.data.records import Labels, LabelledStructure, Provenance, Source
 
@@ -139,8 +139,8 @@ def synthetic(method: str, train: list, moves: list, gp) -> list:
             copies.append(atoms)
             parents.append(k)
     energy, std = [], []
-    for start in range(0, len(copies), 500):      # chunks bound the memory of the cross-covariance
-        pred = gp.predict(copies[start:start + 500], subsets=[gp.training_subsets[k] for k in parents[start:start + 500]])
+    for start in range(0, len(copies), chunk):    # chunks bound the memory of the cross-covariance
+        pred = gp.predict(copies[start:start + chunk], subsets=[gp.training_subsets[k] for k in parents[start:start + chunk]])
         energy.extend(pred.energy)
         std.extend(pred.energy_std)
     return [LabelledStructure(a, Labels(float(e)), Provenance(Source.GPR, parent=train[k].id, std=float(sd)))
