@@ -48,6 +48,8 @@ class GprConfig:
     length_scale_bounds: tuple[float, ...] = option(
         (1e-2, 1e2), doc="bounds of ℓ while fitting, as multiples of the median distance between the subset's fingerprints (log space)")
     energy_noise_bounds_eV: tuple[float, ...] = option((1e-5, 1.0), doc="bounds of the energy noise std while fitting (log space)", unit="eV")
+    energy_noise_max_fraction: float = option(
+        0.1, doc="while fitting, the energy noise std is also kept at or below this fraction of the standard deviation of the subset's energies (0: off, only energy_noise_bounds_eV). Without it the marginal likelihood, dominated by the 3n force rows per structure, can explain the energies as noise larger than their whole spread and fit the forces alone: energies eV off, forces fine (EC dimers, an LJ13 cluster; docs/gpr.md)", ge=0.0, le=10.0)
     force_noise_bounds_eV_A: tuple[float, ...] = option((1e-4, 1.0), doc="bounds of the force noise std while fitting (log space)", unit="eV/Å")
 
     def check(self) -> None:

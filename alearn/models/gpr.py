@@ -66,6 +66,7 @@ def fit_settings(cfg: GprConfig) -> FitSettings:
                        fixed=fixed, weight_bounds_eV=tuple(cfg.weight_bounds_eV),
                        length_scale_bounds=tuple(cfg.length_scale_bounds),
                        energy_noise_bounds_eV=tuple(cfg.energy_noise_bounds_eV),
+                       energy_noise_max_fraction=cfg.energy_noise_max_fraction,
                        force_noise_bounds_eV_A=tuple(cfg.force_noise_bounds_eV_A))
 
 

@@ -64,6 +64,18 @@ class FitSettings:
     length_scale_bounds: tuple[float, float] = (1e-2, 1e2)  # × median fingerprint distance
     energy_noise_bounds_eV: tuple[float, float] = (1e-5, 1.0)
     force_noise_bounds_eV_A: tuple[float, float] = (1e-4, 1.0)
+    energy_noise_max_fraction: float = 0.1    # σ_E ≤ this × std of the subset's energies (0: off)
+
+
+def energy_noise_bounds(settings: FitSettings, energies: np.ndarray) -> tuple[float, float]:
+    """The bounds of σ_E for a subset with these ``energies``: ``energy_noise_bounds_eV``, the
+    upper one lowered to ``energy_noise_max_fraction`` × std(energies) (never below the lower
+    bound; a single structure or equal energies pin σ_E at the lower bound)."""
+    lo, hi = settings.energy_noise_bounds_eV
+    if settings.energy_noise_max_fraction > 0:
+        spread = float(np.std(energies)) if len(energies) > 1 else 0.0
+        hi = max(lo, min(hi, settings.energy_noise_max_fraction * spread))
+    return lo, hi
 
 
 @dataclass(frozen=True)

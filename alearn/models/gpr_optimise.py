@@ -14,8 +14,8 @@ import torch
 from scipy.optimize import minimize
 
 from alearn.models.gpr_fit import (FitSettings, FittedSubset, GprFitError, Hyper, SubsetData,
-                                   cholesky, covariance, make_kernel, median_distance, noise_diagonal,
-                                   negative_log_likelihood, subsample, targets)
+                                   cholesky, covariance, energy_noise_bounds, make_kernel, median_distance,
+                                   noise_diagonal, negative_log_likelihood, subsample, targets)
 
 _NAMES = ("length_scale", "weight_eV", "energy_noise_eV", "force_noise_eV_A")
 
@@ -62,7 +62,7 @@ class _Problem:
                  "energy_noise_eV": 1e-3, "force_noise_eV_A": 1e-2}
         bounds = {"length_scale": tuple(b * ell for b in settings.length_scale_bounds),
                   "weight_eV": settings.weight_bounds_eV,
-                  "energy_noise_eV": settings.energy_noise_bounds_eV,
+                  "energy_noise_eV": energy_noise_bounds(settings, data.energies),
                   "force_noise_eV_A": settings.force_noise_bounds_eV_A}
         counts = (self.n_ls, 1, 1, 1)
         self.template = np.concatenate([np.full(c, math.log(settings.fixed.get(n, guess[n])))
