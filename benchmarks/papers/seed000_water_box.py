@@ -280,6 +280,7 @@ def md_text(study: common.Study) -> str | None:
 def summarise(study: common.Study, data: dict) -> str:
     rows = arm_table(study, "adam", MULTIPLES)
     lbfgs = arm_table(study, "lbfgs", LBFGS_MULTIPLES)
+    lbfgs_train = arm_table(study, "lbfgs-train", LBFGS_MULTIPLES)
     study.summary["data"] = data
     head = (f"**Adam** (periodic box of {WATERS} H₂O, {3 * WATERS} atoms; N = {N_BASE} reference structures, "
             f"{VALID} validation, {TEST} test; configurations from flexible-TIP3P MD at 300 K, "
@@ -295,6 +296,9 @@ def summarise(study: common.Study, data: dict) -> str:
     if lbfgs:
         parts.append(f"**L-BFGS** (60 steps of ≤ 20 iterations, full batch, one network per seed; N = {N_BASE})\n\n"
                      + common.table(HEADERS, lbfgs))
+    if lbfgs_train:
+        parts.append("**L-BFGS, no validation data** (best epoch on the training loss; a check added after the "
+                     "L-BFGS run)\n\n" + common.table(HEADERS, lbfgs_train))
     parts += [t for t in (saving_text(study), md_text(study)) if t]
     return "\n\n".join(parts) + extra + "\n\nmean ± sd over seeds (sample sd).\n"
 
@@ -309,6 +313,9 @@ def main() -> None:
     p.add_argument("--md-steps", type=int, default=4000)
     p.add_argument("--skip", nargs="*", default=[], choices=["lbfgs", "saving", "md"],
                    help="parts added after the first run to leave out")
+    p.add_argument("--lbfgs-train-select", action="store_true",
+                   help="also L-BFGS a = 0, 24 without validation data (best epoch on the training loss), stored as "
+                        "lbfgs-train/* (a check added after the box's L-BFGS run)")
     args = p.parse_args()
     common.threads()
     study = common.Study("seed000_water_box", args.out, vars(args) | {
@@ -338,6 +345,11 @@ def main() -> None:
             study.save(summarise(study, data))
         study.run("lbfgs/direct", lambda: cluster.one("direct", "lbfgs", base, valid, test, 0.5, args, False))
         study.save(summarise(study, data))
+    if args.lbfgs_train_select:
+        for a in LBFGS_MULTIPLES:
+            study.run(f"lbfgs-train/a{a}", lambda: cluster.one(f"a{a}", "lbfgs", cluster.rows_for(base, a), [], test,
+                                                               0.0, args, False))
+            study.save(summarise(study, data))
     if "saving" not in args.skip:
         more = more_frames(DATA_SIZES[-1] - N_BASE)
         data["more_frames"] = len(more)
