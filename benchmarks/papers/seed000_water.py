@@ -143,7 +143,15 @@ def broken_molecule(atoms: Atoms) -> str | None:
     return f"H {nearest.max():.2f} Å from every O" if nearest.max() > 1.4 else None
 
 
-def md_runs(model, test: list, seed: int, runs: int, steps: int) -> list[dict]:
+def centred_in_wall(atoms: Atoms) -> None:
+    """The cluster's MD start: centred, inside its flat-bottomed wall."""
+    atoms.positions -= atoms.positions.mean(0)
+    atoms.set_constraint(wall(atoms))
+
+
+def md_runs(model, test: list, seed: int, runs: int, steps: int, *, prepare=centred_in_wall,
+            broken=broken_molecule, timestep_fs: float = DT_FS) -> list[dict]:
+    """MD stability runs of ``model`` from test frames (``prepare`` edits each start in place)."""
     from alearn.models.io import save_committee
 
     out = []
@@ -151,10 +159,10 @@ def md_runs(model, test: list, seed: int, runs: int, steps: int) -> list[dict]:
         save_committee(model, Path(tmp) / "model")
         for run in range(runs):
             start = test[(37 * (seed * runs + run)) % len(test)].atoms.copy()
-            start.positions -= start.positions.mean(0)
-            start.set_constraint(wall(start))
+            if prepare is not None:
+                prepare(start)
             out.append(common.md_stability(Path(tmp) / "model", start, steps=steps, temperature_K=MD_TEMPERATURE_K,
-                                           timestep_fs=DT_FS, seed=1000 * seed + run, broken=broken_molecule))
+                                           timestep_fs=timestep_fs, seed=1000 * seed + run, broken=broken))
     return out
 
 

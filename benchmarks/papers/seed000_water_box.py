@@ -175,18 +175,8 @@ def broken_molecule(atoms: Atoms) -> str | None:
 
 
 def md_runs(model, test: list, seed: int, runs: int, steps: int) -> list[dict]:
-    import tempfile
-
-    from alearn.models.io import save_committee
-
-    out = []
-    with tempfile.TemporaryDirectory() as tmp:
-        save_committee(model, Path(tmp) / "model")
-        for run in range(runs):
-            start = test[(37 * (seed * runs + run)) % len(test)].atoms.copy()
-            out.append(common.md_stability(Path(tmp) / "model", start, steps=steps, temperature_K=MD_TEMPERATURE_K,
-                                           timestep_fs=DT_FS, seed=1000 * seed + run, broken=broken_molecule))
-    return out
+    """:func:`seed000_water.md_runs` from the box frames as they are (periodic, no wall)."""
+    return cluster.md_runs(model, test, seed, runs, steps, prepare=None, broken=broken_molecule, timestep_fs=DT_FS)
 
 
 def one_md(arm: str, rows: list, valid: list, test: list, alpha: float, args) -> dict:
